@@ -1,0 +1,1 @@
+"""Configuration: models, loading, cross-checks, errors."""

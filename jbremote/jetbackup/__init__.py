@@ -1,0 +1,1 @@
+"""JetBackup 5 API: argv builders, response parsers, status enums, client."""

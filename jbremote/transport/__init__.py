@@ -1,0 +1,1 @@
+"""Remote command transports (SSH) and their shared types."""
