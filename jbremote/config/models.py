@@ -32,11 +32,15 @@ class Server(Strict):
     """One JetBackup 5 server reached over SSH."""
 
     host: str = Field(min_length=1, max_length=253, description="DNS name or IP address")
-    port: int = Field(22, ge=1, le=65535, description="SSH port (JetBackup boxes often use a non-22 one)")
+    port: int = Field(
+        22, ge=1, le=65535, description="SSH port (JetBackup boxes often use a non-22 one)"
+    )
     user: str = Field("root", pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")
     key: Path | None = Field(None, description="private key file; default: ssh_defaults.key")
     key_passphrase: SecretRef | None = Field(None, description="reference to the key's passphrase")
-    known_hosts: Path | None = Field(None, description="known_hosts file; default: ssh_defaults.known_hosts")
+    known_hosts: Path | None = Field(
+        None, description="known_hosts file; default: ssh_defaults.known_hosts"
+    )
     connect_timeout: Seconds | None = None
     command_timeout: Seconds | None = None
     api_command: str = Field(
@@ -57,7 +61,9 @@ class SshDefaults(Strict):
     """Values every server inherits unless it sets its own."""
 
     key: Path | None = Field(None, description="private key file used for every server")
-    known_hosts: Path = Field(Path("~/.ssh/known_hosts"), description="known_hosts file (strictly checked)")
+    known_hosts: Path = Field(
+        Path("~/.ssh/known_hosts"), description="known_hosts file (strictly checked)"
+    )
     connect_timeout: Seconds = 10.0
     command_timeout: Seconds = 120.0
     keepalive: Annotated[float, Field(ge=0, le=3600)] = 15.0

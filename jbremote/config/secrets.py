@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
@@ -50,7 +50,10 @@ def resolve_secret(ref: str) -> str:
         try:
             from prefect.blocks.system import Secret
 
-            return str(Secret.load(name).get())
-        except Exception as exc:  # noqa: BLE001 - any failure is "cannot resolve"
-            raise SecretError(f"Prefect Secret block {name!r} could not be loaded: {type(exc).__name__}") from None
+            block: Any = Secret.load(name)
+            return str(block.get())
+        except Exception as exc:
+            raise SecretError(
+                f"Prefect Secret block {name!r} could not be loaded: {type(exc).__name__}"
+            ) from None
     raise SecretError(f"unknown secret reference kind {kind!r}")
