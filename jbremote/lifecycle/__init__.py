@@ -1,0 +1,1 @@
+"""The per-job lifecycle: trigger → started → finished → verified, Prefect-free."""

@@ -1,0 +1,300 @@
+"""One job's run, from preflight to a verified record: trigger → started → finished → verified.
+
+Guarantees (the invariants users rely on):
+
+* a job that is already queued or running is adopted and waited for, never triggered again;
+* the trigger is sent at most once; a transport error after sending it is resolved by
+  reading JetBackup's state, never by sending it again;
+* the job is never stopped: past its timeout we warn and keep waiting, so the lane
+  (the target's writer slot held by the caller) stays held until JetBackup says it ended;
+* destination/job state changed for the run is restored only after the job ended.
+
+The class is Prefect- and SSH-free: it talks to a :class:`JetBackupClient` (any transport),
+sleeps on an injected :class:`Clock` and reports through an :data:`EventSink`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from jbremote.jetbackup.client import JetBackupClient
+from jbremote.jetbackup.envelope import ApiError
+from jbremote.jetbackup.models import BackupJob, QueueGroup
+from jbremote.jetbackup.status import is_finished, meaning
+from jbremote.lifecycle.clock import Clock
+from jbremote.lifecycle.events import EventKind, EventSink, JobEvent
+from jbremote.lifecycle.result import JobRecord, Result
+from jbremote.lifecycle.retry import RemoteError, is_transient, retry_read
+from jbremote.lifecycle.state import StateGuard
+from jbremote.lifecycle.verify import verify
+from jbremote.transport.base import TransportError
+
+OtherWriters = Callable[[], list[str]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    poll_interval: float = 30.0
+    startup_timeout: float = 120.0
+    timeout: float = 8 * 3600.0
+    manage_state: bool = False
+    #: this server's destination ids that belong to the job's target
+    target_destinations: tuple[str, ...] = ()
+    log_tail_bytes: int = 4096
+
+    @property
+    def confirm_interval(self) -> float:
+        # Confirming a start is cheap and decides how soon a short job is noticed.
+        return min(self.poll_interval, 2.0)
+
+
+class Stopped(Exception):
+    """A stop (shutdown, cancellation) was requested."""
+
+
+class JobLifecycle:
+    """Drive one job to its final :class:`JobRecord`."""
+
+    def __init__(
+        self,
+        record: JobRecord,
+        client: JetBackupClient,
+        settings: LifecycleSettings,
+        clock: Clock,
+        emit: EventSink,
+        other_writers: OtherWriters = list,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.record = record
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self._emit = emit
+        self.other_writers = other_writers
+        self.stop = stop or threading.Event()
+        self.record.timeout = settings.timeout
+        self._warned_timeout = False
+        self._contact_lost = False
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self) -> JobRecord:
+        """Run the job to its end and return its record. Never raises for remote problems."""
+        record = self._run()
+        self.emit_event(EventKind.FINISHED, f"{record.display}: {record.result.value}")
+        return record
+
+    def _run(self) -> JobRecord:
+        record = self.record
+        guard = StateGuard(self.client, self.clock, self.emit_event)
+        try:
+            job = self._read(lambda: self.client.get_backup_job(record.job_id))
+            group, known = self._wait_for_lane(job)
+            if group is None:
+                job = guard.prepare(job, self.settings) if self.settings.manage_state else job
+                if job.disabled:
+                    return self._finish(Result.FAILED, "the job is disabled in JetBackup")
+                group = self._trigger_and_confirm(known)
+                if group is None:
+                    return self.record  # did not start; already finished
+            final = self._poll_until_end(group)
+            verify(record, final, self.client, self.settings.log_tail_bytes)
+            return self._finish(record.result, record.reason)
+        except Stopped:
+            if record.started_at is None:
+                return self._finish(Result.SKIPPED, "the cycle was stopped before this job started")
+            return self._finish(
+                Result.STILL_RUNNING, "the cycle was stopped; the job was left running in JetBackup"
+            )
+        except RemoteError as exc:
+            return self._finish(Result.FAILED, _describe(exc))
+        finally:
+            guard.restore(job_ended=record.result is not Result.STILL_RUNNING, record=record)
+
+    # -- phases ---------------------------------------------------------------------------
+    def _wait_for_lane(self, job: BackupJob) -> tuple[QueueGroup | None, set[str]]:
+        """Return (active group to adopt, or None; ids of this job's existing groups).
+
+        Waits while another writer is on the target; re-checks for an active run of this
+        job after every wait, since JetBackup's own schedule may start it meanwhile.
+        """
+        waiting_since: float | None = None
+        last_seen: list[str] = []
+        while True:
+            groups = self._read(lambda: self.client.list_queue_groups())
+            mine = [g for g in groups if g.job_id == self.record.job_id]
+            active = next((g for g in mine if not is_finished(g.status)), None)
+            if active is not None or job.running:
+                if waiting_since is not None:
+                    self.record.waited_for_target += self.clock.now() - waiting_since
+                return self._adopt(active, job), {g.id for g in mine}
+            writers = self._read(self.other_writers)
+            if not writers:
+                if waiting_since is not None:
+                    self.record.waited_for_target += self.clock.now() - waiting_since
+                return None, {g.id for g in mine}
+            if writers != last_seen:
+                self.emit_event(
+                    EventKind.WAITING_FOR_TARGET,
+                    f"{self.record.display} waits: {', '.join(writers)} is writing to {self.record.target}",
+                    writers=writers,
+                )
+                last_seen = writers
+            waiting_since = waiting_since or self.clock.now()
+            self._sleep(self.settings.poll_interval)
+            job = self._read(lambda: self.client.get_backup_job(self.record.job_id))
+
+    def _adopt(self, group: QueueGroup | None, job: BackupJob) -> QueueGroup:
+        self.record.adopted = True
+        self.record.started_at = self.clock.now()
+        if group is None:
+            group = self._wait_for_group(set(), deadline=None)
+        self.record.group_id = group.id
+        self.emit_event(
+            EventKind.ADOPTED,
+            f"{self.record.display} was already {meaning(group.status).split(' ', 1)[-1]} in JetBackup "
+            f"(queue group {group.id}); waiting for it instead of triggering",
+        )
+        return group
+
+    def _trigger_and_confirm(self, known: set[str]) -> QueueGroup | None:
+        record = self.record
+        record.started_at = self.clock.now()
+        try:
+            self.client.run_backup_job_manually(record.job_id)
+        except ApiError as exc:
+            self._finish(Result.NOT_STARTED, f"JetBackup refused the trigger: {exc.reason}")
+            return None
+        except TransportError as exc:
+            if not getattr(exc, "maybe_executed", False):
+                raise  # nothing was sent: the job did not start because of us
+            # The trigger may have gone through: find out by reading, never by resending.
+            self.emit_event(
+                EventKind.TRIGGERED, f"{record.display}: trigger sent, answer lost ({exc.reason})"
+            )
+        else:
+            self.emit_event(EventKind.TRIGGERED, f"{record.display}: triggered")
+        deadline = record.started_at + self.settings.startup_timeout
+        try:
+            group = self._wait_for_group(known, deadline)
+        except TimeoutError:
+            self._finish(
+                Result.NOT_STARTED,
+                f"JetBackup accepted the trigger but no run appeared within "
+                f"{self.settings.startup_timeout:.0f} s (a hook or condition may have aborted it; "
+                "see JetBackup's Alerts)",
+            )
+            return None
+        record.group_id = group.id
+        self.emit_event(EventKind.STARTED, f"{record.display}: started (queue group {group.id})")
+        return group
+
+    def _wait_for_group(self, known: set[str], deadline: float | None) -> QueueGroup:
+        """Return the first queue group of this job not in ``known``; it may already be final.
+
+        A job that ends between two polls is still found: its group exists with a final status.
+        """
+        while True:
+            groups = self._read(lambda: self.client.list_queue_groups())
+            for group in groups:
+                if group.job_id == self.record.job_id and group.id not in known:
+                    return group
+            if deadline is not None and self.clock.now() >= deadline:
+                raise TimeoutError
+            self._check_timeout()
+            self._sleep(self.settings.confirm_interval)
+
+    def _poll_until_end(self, group: QueueGroup) -> QueueGroup:
+        while not is_finished(group.status):
+            self._check_timeout()
+            self._sleep(self._next_poll_delay())
+            group = self._read_holding_lane(partial(self.client.get_queue_group, group.id))
+            if group.progress is not None:
+                self.emit_event(
+                    EventKind.PROGRESS,
+                    f"{self.record.display}: {group.progress.percentage:.0f}%",
+                    percentage=group.progress.percentage,
+                )
+        self._check_timeout()
+        return group
+
+    # -- helpers --------------------------------------------------------------------------
+    def _next_poll_delay(self) -> float:
+        return self.settings.poll_interval
+
+    def _check_timeout(self) -> None:
+        record = self.record
+        if self._warned_timeout or record.started_at is None:
+            return
+        elapsed = self.clock.now() - record.started_at
+        if elapsed > self.settings.timeout:
+            self._warned_timeout = True
+            record.timed_out = True
+            self.emit_event(
+                EventKind.TIMED_OUT,
+                f"{record.display} has run {elapsed / 60:.0f} min, past its timeout of "
+                f"{self.settings.timeout / 60:.0f} min; it keeps running and {record.target} stays held",
+            )
+
+    def _read(self, fn: Callable[[], T]) -> T:
+        """A read before or around the trigger: bounded retries, then the error propagates."""
+        return retry_read(fn, self.clock, on_retry=lambda exc, delay: self._check_stop())
+
+    def _read_holding_lane(self, fn: Callable[[], QueueGroup]) -> QueueGroup:
+        """A poll while the job runs: retried for as long as it takes, the lane stays held.
+
+        Giving up would free the target while the job may still write, so we never do; the
+        operator hears once that contact was lost, and once that it is back.
+        """
+        delay = 1.0
+        while True:
+            try:
+                group = fn()
+            except RemoteError as exc:
+                if not self._contact_lost:
+                    self._contact_lost = True
+                    kind = "transient" if is_transient(exc) else "persistent"
+                    self.emit_event(
+                        EventKind.CONTACT_LOST,
+                        f"{self.record.display}: cannot read the job's state ({kind}: {_describe(exc)}); "
+                        f"still holding {self.record.target} and retrying",
+                    )
+                self._check_timeout()
+                self._sleep(delay)
+                delay = min(delay * 2, max(self.settings.poll_interval, 60.0))
+                continue
+            if self._contact_lost:
+                self._contact_lost = False
+                self.emit_event(
+                    EventKind.CONTACT_RESTORED, f"{self.record.display}: contact restored"
+                )
+            return group
+
+    def _sleep(self, seconds: float) -> None:
+        self._check_stop()
+        self.clock.sleep(seconds)
+        self._check_stop()
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Stopped
+
+    def _finish(self, result: Result, reason: str) -> JobRecord:
+        record = self.record
+        record.result, record.reason = result, reason
+        if record.ended_at is None and result not in (Result.STILL_RUNNING, Result.SKIPPED):
+            record.ended_at = self.clock.now() if record.started_at is not None else None
+        if record.timed_out and record.duration is not None and record.timeout is not None:
+            record.overran_by = max(record.duration - record.timeout, 0.0)
+        return record
+
+    def emit_event(self, kind: EventKind, message: str, **data: object) -> None:
+        self._emit(JobEvent(kind, self.record, message, dict(data)))
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc)
