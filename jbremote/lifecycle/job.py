@@ -22,7 +22,7 @@ from functools import partial
 from typing import TypeVar
 
 from jbremote.jetbackup.client import JetBackupClient
-from jbremote.jetbackup.envelope import ApiError
+from jbremote.jetbackup.envelope import ApiError, JetBackupError
 from jbremote.jetbackup.models import BackupJob, QueueGroup
 from jbremote.jetbackup.status import is_finished, meaning
 from jbremote.lifecycle.clock import Clock
@@ -35,6 +35,7 @@ from jbremote.transport.base import TransportError
 
 OtherWriters = Callable[[], list[str]]
 T = TypeVar("T")
+TRIGGER_RETRY_DELAYS = (2.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -164,20 +165,8 @@ class JobLifecycle:
     def _trigger_and_confirm(self, known: set[str]) -> QueueGroup | None:
         record = self.record
         record.started_at = self.clock.now()
-        try:
-            self.client.run_backup_job_manually(record.job_id)
-        except ApiError as exc:
-            self._finish(Result.NOT_STARTED, f"JetBackup refused the trigger: {exc.reason}")
+        if not self._trigger(known):
             return None
-        except TransportError as exc:
-            if not getattr(exc, "maybe_executed", False):
-                raise  # nothing was sent: the job did not start because of us
-            # The trigger may have gone through: find out by reading, never by resending.
-            self.emit_event(
-                EventKind.TRIGGERED, f"{record.display}: trigger sent, answer lost ({exc.reason})"
-            )
-        else:
-            self.emit_event(EventKind.TRIGGERED, f"{record.display}: triggered")
         deadline = record.started_at + self.settings.startup_timeout
         try:
             group = self._wait_for_group(known, deadline)
@@ -192,6 +181,52 @@ class JobLifecycle:
         record.group_id = group.id
         self.emit_event(EventKind.STARTED, f"{record.display}: started (queue group {group.id})")
         return group
+
+    def _trigger(self, known: set[str]) -> bool:
+        """Send the trigger; return whether it may have been accepted.
+
+        The trigger is resent only when it certainly did not reach JetBackup's queue: JetBackup
+        refused it (``success: 0``) or the connection failed before it was sent — and even then
+        only after reading that no run of the job appeared. Anything ambiguous (lost answer,
+        garbage output) is settled by reading state, never by sending it again.
+        """
+        record = self.record
+        for delay in (*TRIGGER_RETRY_DELAYS, None):
+            try:
+                self.client.run_backup_job_manually(record.job_id)
+            except ApiError as exc:
+                refusal = f"JetBackup refused the trigger: {exc.reason}"
+            except TransportError as exc:
+                if getattr(exc, "maybe_executed", False):
+                    self.emit_event(
+                        EventKind.TRIGGERED,
+                        f"{record.display}: trigger sent, answer lost ({exc.reason})",
+                    )
+                    return True
+                refusal = f"could not send the trigger: {exc.reason}"
+            except JetBackupError as exc:
+                self.emit_event(
+                    EventKind.TRIGGERED,
+                    f"{record.display}: trigger sent, unreadable answer ({exc.reason})",
+                )
+                return True
+            else:
+                self.emit_event(EventKind.TRIGGERED, f"{record.display}: triggered")
+                return True
+            if self._started_anyway(known):
+                return True
+            if delay is None:
+                self._finish(Result.NOT_STARTED, refusal)
+                return False
+            self.emit_event(
+                EventKind.TRIGGERED, f"{record.display}: {refusal}; trying again in {delay:.0f} s"
+            )
+            self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _started_anyway(self, known: set[str]) -> bool:
+        groups = self._read(lambda: self.client.list_queue_groups())
+        return any(g.job_id == self.record.job_id and g.id not in known for g in groups)
 
     def _wait_for_group(self, known: set[str], deadline: float | None) -> QueueGroup:
         """Return the first queue group of this job not in ``known``; it may already be final.

@@ -1,0 +1,143 @@
+"""Flow ``backup-cycle``: every configured JetBackup job, one writer per storage target.
+
+What it guarantees:
+
+* one lane per storage target; inside a lane jobs run one after another (priority, then
+  config order), lanes of different targets run at the same time;
+* each job is a task tagged ``nas:<target>`` whose concurrency limit (the target's writer
+  count, default 1) is made sure of before anything starts, so even two cycles at once never
+  put more of our jobs on a target than it tolerates;
+* a job holds its slot until JetBackup says it ended: timeouts warn, nothing is stopped;
+* every job ends with exactly one record, published as a table artifact; one job's failure
+  does not stop the others, and the run ends Failed if any job failed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, cast
+
+from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.job_task import backup_job, log_event, register, unregister
+from flows.lane_limits import ensure_lane_limits
+from flows.report import Progress, publish_plan, publish_summary
+from jbremote.config import load_config
+from jbremote.config.models import Job
+from jbremote.cycle.connections import connection_pool
+from jbremote.cycle.plan import Lane, plan_lanes
+from jbremote.cycle.runner import Cycle, new_record, skipped
+from jbremote.cycle.summary import counts, verdict
+from jbremote.lifecycle.result import JobRecord, Result
+
+MAX_PARALLEL_JOBS = 64
+
+
+@flow(
+    name="backup-cycle",
+    # Threads are used only by running jobs: lanes submit a job when the previous one ended.
+    task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_JOBS)),
+    retries=0,
+    log_prints=False,
+)
+def backup_cycle(
+    config_path: str,
+    servers: list[str] | None = None,
+    jobs: list[str] | None = None,
+    targets: list[str] | None = None,
+    dry_run: bool = False,
+) -> State:
+    """Run (or with ``dry_run`` only check) the selected jobs of the config at ``config_path``."""
+    logger = get_run_logger()
+    config = load_config(config_path)
+    lanes, disabled = plan_lanes(config, servers, jobs, targets)
+    for lane in lanes:
+        order = ", ".join(f"{j.server}/{j.label or j.id}" for j in lane.jobs)
+        logger.info("lane %s (%d writer(s)): %s", lane.target, lane.writers, order)
+
+    with connection_pool(config) as pool:
+        cycle = Cycle(config, pool.get, emit=log_event)
+        if dry_run:
+            records = [cycle.check_job(job) for lane in lanes for job in lane.jobs]
+            publish_plan(lanes, records)
+            return _final_state(records, dry_run=True)
+        for change in ensure_lane_limits(lanes):
+            logger.info(change)
+        key = uuid.uuid4().hex
+        register(key, cycle)
+        try:
+            records = run_lanes(lanes, key)
+        finally:
+            unregister(key)
+    records += [skipped(job, "disabled in the config") for job in disabled]
+    publish_summary(records)
+    logger.info(verdict(records))
+    return _final_state(records)
+
+
+def run_lanes(lanes: Sequence[Lane], cycle_key: str) -> list[JobRecord]:
+    """Run every lane: up to ``writers`` jobs of a lane at once, lanes side by side."""
+    logger = get_run_logger()
+    waiting = {lane.target: deque(lane.jobs) for lane in lanes}
+    running: dict[PrefectFuture[State], tuple[Lane, Job]] = {}
+    per_lane = dict.fromkeys(waiting, 0)
+    progress = Progress(sum(len(lane.jobs) for lane in lanes))
+    records: dict[str, JobRecord] = {}
+
+    def fill(lane: Lane) -> None:
+        while waiting[lane.target] and per_lane[lane.target] < lane.writers:
+            job = waiting[lane.target].popleft()
+            task = backup_job.with_options(tags=[lane.tag])
+            future = task.submit(cycle_key, job.id, job.server, job.label or job.id, job.target)
+            running[future] = (lane, job)
+            per_lane[lane.target] += 1
+            if waiting[lane.target]:
+                logger.info(
+                    "%s holds %s; waiting in its lane: %s",
+                    f"{job.server}/{job.label or job.id}",
+                    lane.target,
+                    ", ".join(f"{j.server}/{j.label or j.id}" for j in waiting[lane.target]),
+                )
+
+    for lane in lanes:
+        fill(lane)
+    while running:
+        future = next(as_completed(list(running)))
+        lane, job = running.pop(future)
+        per_lane[lane.target] -= 1
+        records[job.id] = _record_of(future, job)
+        progress.job_done()
+        fill(lane)
+    return [records[job.id] for lane in lanes for job in lane.jobs]
+
+
+def _record_of(future: PrefectFuture[State], job: Job) -> JobRecord:
+    state = future.state
+    try:
+        data = state.result(raise_on_failure=False)
+    except Exception as exc:
+        data = exc
+    if isinstance(data, JobRecord):
+        return data
+    record = new_record(job)
+    record.result = Result.FAILED
+    record.reason = f"the task ended {state.name}: {state.message or data}"
+    return record
+
+
+def _final_state(records: list[JobRecord], dry_run: bool = False) -> State:
+    summary = {"records": [r.to_dict() for r in records], "counts": counts(records)}
+    line = verdict(records)
+    failed = [r for r in records if r.result.is_failure]
+    if failed:
+        names = ", ".join(r.display for r in failed[:5])
+        return Failed(message=f"{line} (failed: {names})", data=summary)
+    if any(r.result.is_problem or r.timed_out for r in records):
+        return Completed(name="CompletedWithProblems", message=line, data=summary)
+    return Completed(name="DryRun" if dry_run else "Completed", message=line, data=summary)
