@@ -118,6 +118,9 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str) -> list[JobRecord]:
 
 
 def _record_of(future: PrefectFuture[State], job: Job) -> JobRecord:
+    # wait() keeps the in-memory final state; without it ``state`` is re-read from the API,
+    # which has no data (result persistence is off: records hold nothing to persist).
+    future.wait()
     state = future.state
     try:
         data = state.result(raise_on_failure=False)
