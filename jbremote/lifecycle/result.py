@@ -68,3 +68,10 @@ class JobRecord:
         data["result"] = self.result.value
         data["duration"] = self.duration
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        """Rebuild a record from :meth:`to_dict` output (derived keys are ignored)."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["result"] = Result(fields.get("result", Result.PLANNED.value))
+        return cls(**fields)

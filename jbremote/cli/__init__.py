@@ -1,0 +1,1 @@
+"""The jbremote command line (typer)."""
