@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.states import Cancelled, Completed, Failed
 
+from jbremote.cycle import observers
 from jbremote.cycle.runner import Cycle
 from jbremote.lifecycle.events import EventKind, JobEvent
 from jbremote.lifecycle.result import JobRecord, Result
@@ -33,7 +34,9 @@ def unregister(key: str) -> None:
 
 
 def log_event(event: JobEvent) -> None:
-    """Event sink: job events become run log lines (warnings for what an operator must see)."""
+    """Event sink: job events go to observers and become run log lines (warnings for what an
+    operator must see)."""
+    observers.publish(event)
     if event.kind is EventKind.PROGRESS:
         return  # the progress artifact and the UI show it; a line per poll is noise
     try:

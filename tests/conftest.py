@@ -39,3 +39,28 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
     yield
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``prefect server start`` process for the session; the test process uses it.
+
+    Yields the API URL. Started only by tests that ask for it.
+    """
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
+
+    from tests.prefect_server import PrefectServer
+
+    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+    server.start()
+    try:
+        with temporary_settings(
+            {PREFECT_API_URL: server.api_url, PREFECT_SERVER_ANALYTICS_ENABLED: False}
+        ):
+            yield server.api_url
+    finally:
+        server.stop()
