@@ -46,10 +46,14 @@ class TransportError(Exception):
     #: ``True`` when trying again later may succeed (connection refused/reset, timeout).
     transient: bool = True
 
-    def __init__(self, server: str, message: str) -> None:
+    def __init__(self, server: str, message: str, *, maybe_executed: bool = False) -> None:
         super().__init__(f"{server}: {message}")
         self.server = server
         self.reason = message
+        #: ``True`` when the command was sent and may have run (the connection died or the
+        #: timeout expired while waiting for its result). Never re-run such a command blindly:
+        #: check the server's state first (a second "start backup" is not harmless).
+        self.maybe_executed = maybe_executed
 
 
 class ConnectError(TransportError):
@@ -57,7 +61,10 @@ class ConnectError(TransportError):
 
 
 class CommandTimeoutError(TransportError):
-    """The command did not finish within its timeout."""
+    """The command did not finish within its timeout.
+
+    Raised with ``maybe_executed=True`` once the command was sent: it may still be running.
+    """
 
 
 class AuthenticationError(TransportError):
@@ -73,6 +80,7 @@ class HostKeyError(TransportError):
 
     def __init__(self, server: str, message: str, fingerprint: str = "") -> None:
         super().__init__(server, message)
+        #: The fingerprint of the key the server presented (``SHA256:...``), if known.
         self.fingerprint = fingerprint
 
 
