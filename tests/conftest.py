@@ -62,5 +62,15 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             {PREFECT_API_URL: server.api_url, PREFECT_SERVER_ANALYTICS_ENABLED: False}
         ):
             yield server.api_url
+            _drain_prefect_workers()
     finally:
         server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send buffered run logs and events before the server goes away (as Prefect's harness does)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
