@@ -92,7 +92,12 @@ class Cycle:
             other_writers=lambda: probe(exclude=(job.server, job.id)),
             stop=self.stop,
         )
-        return lifecycle.run()
+        record = lifecycle.run()
+        for server, error in sorted(probe.unreachable.items()):
+            record.notes.append(
+                f"could not check {server} for other writers on {job.target}: {error}"
+            )
+        return record
 
     def check_job(self, job: Job) -> JobRecord:
         """Dry run: read the job's state, change nothing. PLANNED when reachable, else FAILED."""

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from jbremote.config.models import Config
 from jbremote.jetbackup.client import JetBackupClient
 from jbremote.jetbackup.status import is_finished
+from jbremote.lifecycle.retry import RemoteError
+
+MAX_PARALLEL = 16
 
 
 class TargetWriters:
@@ -30,21 +34,48 @@ class TargetWriters:
         self.servers = sorted({s for s, _ in self.managed} | set(self.destinations))
         self._job_destinations: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
+        #: servers that could not be asked last time, with the error
+        self.unreachable: dict[str, str] = {}
 
     def __call__(self, exclude: tuple[str, str] | None = None) -> list[str]:
-        """Return descriptions of the target's current writers, except ``exclude`` (server, job id)."""
+        """Return descriptions of the target's current writers, except ``exclude`` (server, job id).
+
+        Servers are asked in parallel (each call is a round trip). A server that cannot be
+        asked is left out and remembered in :attr:`unreachable`: one dead server must not block
+        a whole target, and the caller notes that it could not be checked. The job's own
+        server is never left out: an error there propagates.
+        """
+        own = exclude[0] if exclude else None
+        if len(self.servers) == 1:
+            results = [self._writers_on(self.servers[0], exclude)]
+        else:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(self.servers))) as pool:
+                futures = [pool.submit(self._writers_on, s, exclude) for s in self.servers]
+            results = []
+            for server, future in zip(self.servers, futures, strict=True):
+                try:
+                    results.append(future.result())
+                except RemoteError as exc:
+                    if server == own:
+                        raise
+                    with self._lock:
+                        self.unreachable[server] = str(exc)
+        return [writer for found in results for writer in found]
+
+    def _writers_on(self, server: str, exclude: tuple[str, str] | None) -> list[str]:
+        client = self.client_for(server)
         writers = []
-        for server in self.servers:
-            client = self.client_for(server)
-            for group in client.list_queue_groups():
-                job_id = group.job_id
-                if job_id is None or is_finished(group.status) or (server, job_id) == exclude:
-                    continue
-                if (server, job_id) in self.managed:
-                    job = self.managed[(server, job_id)]
-                    writers.append(f"{server}/{job.label or job_id}")
-                elif self._writes_here(client, server, job_id):
-                    writers.append(f"{server}/{job_id} (not managed by jbremote)")
+        for group in client.list_queue_groups():
+            job_id = group.job_id
+            if job_id is None or is_finished(group.status) or (server, job_id) == exclude:
+                continue
+            if (server, job_id) in self.managed:
+                job = self.managed[(server, job_id)]
+                writers.append(f"{server}/{job.label or job_id}")
+            elif self._writes_here(client, server, job_id):
+                writers.append(f"{server}/{job_id} (not managed by jbremote)")
+        with self._lock:
+            self.unreachable.pop(server, None)
         return writers
 
     def _writes_here(self, client: JetBackupClient, server: str, job_id: str) -> bool:

@@ -27,6 +27,7 @@ from jbremote.jetbackup.models import BackupJob, QueueGroup
 from jbremote.jetbackup.status import is_finished, meaning
 from jbremote.lifecycle.clock import Clock
 from jbremote.lifecycle.events import EventKind, EventSink, JobEvent
+from jbremote.lifecycle.polling import PollPolicy
 from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.lifecycle.retry import RemoteError, is_transient, retry_read
 from jbremote.lifecycle.state import StateGuard
@@ -244,23 +245,44 @@ class JobLifecycle:
             self._sleep(self.settings.confirm_interval)
 
     def _poll_until_end(self, group: QueueGroup) -> QueueGroup:
+        """Poll the group until it has a final status (see :mod:`jbremote.lifecycle.polling`)."""
+        policy = PollPolicy(self.settings.poll_interval)
+        expected = self._previous_duration() if not is_finished(group.status) else None
+        polls, percentage, last_shown = 0, None, -1.0
+        processing_since = self.clock.now() if group.started is not None else None
         while not is_finished(group.status):
             self._check_timeout()
-            self._sleep(self._next_poll_delay())
+            elapsed = self.clock.now() - processing_since if processing_since is not None else 0.0
+            self._sleep(policy.next_delay(elapsed, polls, percentage, expected))
+            polls += 1
             group = self._read_holding_lane(partial(self.client.get_queue_group, group.id))
-            if group.progress is not None:
+            if processing_since is None and group.started is not None:
+                processing_since, polls = self.clock.now(), 0
+            percentage = group.progress.percentage if group.progress is not None else None
+            if percentage is not None and percentage != last_shown:
+                last_shown = percentage
                 self.emit_event(
                     EventKind.PROGRESS,
-                    f"{self.record.display}: {group.progress.percentage:.0f}%",
-                    percentage=group.progress.percentage,
+                    f"{self.record.display}: {percentage:.0f}%",
+                    percentage=percentage,
                 )
         self._check_timeout()
         return group
 
-    # -- helpers --------------------------------------------------------------------------
-    def _next_poll_delay(self) -> float:
-        return self.settings.poll_interval
+    def _previous_duration(self) -> float | None:
+        """The job's last run time from JetBackup's logs: a hint for when to poll densely."""
+        try:
+            logs = self.client.list_logs(self.record.job_id, limit=3)
+        except RemoteError:
+            return None
+        durations = [
+            log.execution_time
+            for log in logs
+            if log.end_time is not None and log.execution_time > 0
+        ]
+        return float(durations[0]) if durations else None
 
+    # -- helpers --------------------------------------------------------------------------
     def _check_timeout(self) -> None:
         record = self.record
         if self._warned_timeout or record.started_at is None:

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from jbremote.lifecycle.polling import PollPolicy
+
+
+def simulate(
+    policy: PollPolicy, duration: float, progress: bool = True, expected: float | None = None
+) -> tuple[float, int]:
+    """Poll a job with linear progress that ends at ``duration``; return (detection lag, polls)."""
+    t, polls = 0.0, 0
+    while True:
+        pct = min(100.0, 100.0 * t / duration) if progress else None
+        t += policy.next_delay(t, polls, pct, expected)
+        polls += 1
+        if t >= duration:
+            return t - duration, polls
+
+
+@pytest.mark.parametrize("duration", [0.3, 3.0, 20.0, 600.0, 7200.0])
+def test_end_is_noticed_within_the_dense_interval_even_with_a_long_poll_interval(
+    duration: float,
+) -> None:
+    lag, polls = simulate(PollPolicy(interval=30.0), duration)
+    assert lag <= 0.5 + 1e-9
+    assert polls <= 12 + duration / 30.0, "no hammering: about one poll per interval at most"
+
+
+def test_without_progress_history_gives_the_estimate() -> None:
+    lag, _ = simulate(PollPolicy(interval=30.0), 100.0, progress=False, expected=100.0)
+    assert lag <= 0.5 + 1e-9
+
+
+def test_without_any_estimate_polls_ramp_up_to_the_interval() -> None:
+    policy = PollPolicy(interval=30.0)
+    delays = [policy.next_delay(0, n) for n in range(7)]
+    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
+
+
+def test_a_wrong_estimate_eases_back_to_the_interval() -> None:
+    policy = PollPolicy(interval=30.0)
+    assert policy.next_delay(100, 10, expected_duration=99.9) == pytest.approx(0.525)
+    assert policy.next_delay(1000, 50, expected_duration=100) == 30.0
