@@ -1,0 +1,89 @@
+"""Shared bench plumbing: a Prefect server, simulated fleets, ledger figures."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from jbremote.sim import ledger  # noqa: E402
+from jbremote.sim.fleetspec import FleetSpec  # noqa: E402
+
+
+@contextmanager
+def prefect_server() -> Iterator[str]:
+    """A real Prefect server for the bench process; yields its API URL."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.prefect_server import PrefectServer
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    server = PrefectServer(Path(tempfile.mkdtemp(prefix="jbremote-bench-")))
+    server.start()
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        server.stop()
+
+
+@dataclass
+class Figures:
+    jobs: int
+    makespan: float
+    busy: float
+    gaps: list[float]
+    overhead: list[float]
+    connections_per_job: float
+    calls_per_job: float
+    max_writers: dict[str, int]
+
+    @property
+    def ratio(self) -> float:
+        return self.makespan / self.busy if self.busy else float("nan")
+
+
+def figures(state_dir: Path, spec: FleetSpec, start_delay: float) -> Figures:
+    """Read what the storage saw from the simulator's ledger and call log."""
+    target_of = spec.target_of()
+    intervals = [i for i in ledger.writer_intervals(state_dir) if i.ended is not None]
+    by_target: dict[str, list[tuple[float, float]]] = {}
+    for interval in intervals:
+        for target in interval.targets(target_of):
+            by_target.setdefault(target, []).append((interval.started, interval.ended or 0.0))
+    gaps = []
+    for spans in by_target.values():
+        spans.sort()
+        gaps += [nxt[0] - prev[1] for prev, nxt in itertools.pairwise(spans)]
+    triggers = [c["t"] for c in ledger.calls(state_dir, "runBackupJobManually")]
+    first = min(triggers) if triggers else 0.0
+    last = max(i.ended or 0.0 for i in intervals) if intervals else 0.0
+    # makespan per target lane, the longest one (lanes run side by side)
+    busy = max(sum(e - s for s, e in spans) for spans in by_target.values()) if by_target else 0.0
+    jobs = len(intervals)
+    return Figures(
+        jobs=jobs,
+        makespan=last - first,
+        busy=busy,
+        gaps=gaps,
+        overhead=[g - start_delay for g in gaps],
+        connections_per_job=sum(ledger.connections_per_server(state_dir).values()) / max(jobs, 1),
+        calls_per_job=len(ledger.calls(state_dir)) / max(jobs, 1),
+        max_writers=ledger.max_writers(state_dir, target_of),
+    )
+
+
+def spread(values: Sequence[float]) -> str:
+    if not values:
+        return "–"
+    return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
