@@ -119,6 +119,11 @@ class Orchestration(Strict):
     poll_interval: Annotated[float, Field(gt=0, le=3600)] = 30.0
     startup_timeout: Seconds = 120.0
     job_timeout: Seconds = 8 * 3600.0
+    state_dir: Path | None = Field(
+        None,
+        description="where jbremote keeps its journal of changed JetBackup state "
+        "(default /var/lib/jbremote as root, else ~/.local/state/jbremote)",
+    )
 
 
 class Event(str, Enum):
@@ -137,11 +142,30 @@ class NotifyUrl(Strict):
 
 
 class Notifications(Strict):
+    """Alerts through Apprise (docs/alerts.md)."""
+
     urls: list[NotifyUrl] = Field(default_factory=list)
-    events: dict[Event, bool] = Field(default_factory=dict, description="switch events on/off")
-    include_log_tail: bool = False
+    events: dict[Event, bool] = Field(
+        default_factory=dict,
+        description="switch events on/off; default: all on except job_completed",
+    )
+    include_log_tail: bool = Field(False, description="add the JetBackup log tail to job alerts")
     log_tail_bytes: Annotated[int, Field(ge=0, le=64 * 1024)] = 4096
-    ui_url: str | None = Field(None, description="Prefect UI base URL for links in alerts")
+    ui_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Prefect UI base URL for links in alerts; default: Prefect's PREFECT_UI_URL",
+    )
+    retries: int = Field(2, ge=0, le=10, description="extra attempts per alert and URL on failure")
+    retry_delay: Annotated[float, Field(ge=0, le=600)] = Field(
+        10.0, description="seconds between attempts (doubling each time)"
+    )
+    flush_timeout: Annotated[float, Field(ge=0, le=600)] = Field(
+        30.0, description="at the end of a cycle, wait at most this long for alerts to go out"
+    )
+    send_in_dry_run: bool = Field(
+        False, description="dry runs only say what they would send unless this is true"
+    )
 
 
 class Config(Strict):
@@ -159,6 +183,15 @@ class Config(Strict):
             if job.id == job_id:
                 return job
         raise KeyError(job_id)
+
+
+def default_state_dir() -> Path:
+    """``/var/lib/jbremote`` for root (the production case), else the user's state directory."""
+    import os
+
+    if os.geteuid() == 0:
+        return Path("/var/lib/jbremote")
+    return Path("~/.local/state/jbremote").expanduser()
 
 
 def ssh_settings(config: Config, server_name: str, passphrase: str | None = None) -> SshSettings:

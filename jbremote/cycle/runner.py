@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from jbremote.config.models import Config, Job
+from jbremote.config.models import Config, Job, default_state_dir
 from jbremote.cycle.writers import TargetWriters
 from jbremote.jetbackup.client import JetBackupClient
 from jbremote.lifecycle.clock import Clock, SystemClock
@@ -71,6 +71,7 @@ class Cycle:
             manage_state=target.manage_destination_state,
             target_destinations=tuple(target.destinations.get(job.server, ())),
             log_tail_bytes=self.config.notifications.log_tail_bytes,
+            state_dir=(orchestration.state_dir or default_state_dir()).expanduser(),
         )
 
     def run_job(self, job: Job) -> JobRecord:

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from jbremote.jetbackup.client import JetBackupClient
@@ -27,6 +28,7 @@ from jbremote.jetbackup.models import BackupJob, QueueGroup
 from jbremote.jetbackup.status import is_finished, meaning
 from jbremote.lifecycle.clock import Clock
 from jbremote.lifecycle.events import EventKind, EventSink, JobEvent
+from jbremote.lifecycle.journal import StateJournal
 from jbremote.lifecycle.polling import PollPolicy
 from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.lifecycle.retry import RemoteError, is_transient, retry_read
@@ -48,6 +50,8 @@ class LifecycleSettings:
     #: this server's destination ids that belong to the job's target
     target_destinations: tuple[str, ...] = ()
     log_tail_bytes: int = 4096
+    #: where the journal of changed destination/job state lives (None: no journal)
+    state_dir: Path | None = None
 
     @property
     def confirm_interval(self) -> float:
@@ -92,7 +96,8 @@ class JobLifecycle:
 
     def _run(self) -> JobRecord:
         record = self.record
-        guard = StateGuard(self.client, self.clock, self.emit_event)
+        journal = StateJournal(self.settings.state_dir) if self.settings.state_dir else None
+        guard = StateGuard(self.client, self.clock, self.emit_event, record.server, journal)
         try:
             job = self._read(lambda: self.client.get_backup_job(record.job_id))
             group, known = self._wait_for_lane(job)

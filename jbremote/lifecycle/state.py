@@ -16,6 +16,7 @@ from jbremote.jetbackup.client import JetBackupClient
 from jbremote.jetbackup.models import BackupJob
 from jbremote.lifecycle.clock import Clock
 from jbremote.lifecycle.events import EventKind
+from jbremote.lifecycle.journal import Change, StateJournal
 from jbremote.lifecycle.retry import RemoteError, retry_read
 
 if TYPE_CHECKING:
@@ -32,47 +33,71 @@ class StateGuard:
     client: JetBackupClient
     clock: Clock
     emit: _Emit
-    enabled_destinations: list[str] = field(default_factory=list)
-    enabled_job: str | None = None
+    server: str = ""
+    journal: StateJournal | None = None
+    changed: list[Change] = field(default_factory=list)
 
     def prepare(self, job: BackupJob, settings: LifecycleSettings) -> BackupJob:
-        """Enable what the run needs; return the job as it is now. Record what to restore."""
+        """Enable what the run needs; return the job as it is now. Record what to restore.
+
+        Changes left by a run that crashed are taken over from the journal, so their
+        original prior state is what gets restored.
+        """
+        if self.journal is not None:
+            self.changed += self.journal.entries(self.server, job.id)
         wanted = [d for d in job.destination if d in settings.target_destinations]
         for dest_id in wanted:
             dest = retry_read(partial(self.client.get_destination, dest_id), self.clock)
             if dest.disabled:
+                self._change("destination", dest_id, job.id)
                 self.client.set_destination_state(dest_id, disabled=False)
-                self.enabled_destinations.append(dest_id)
                 self.emit(
                     EventKind.STATE_CHANGED,
                     f"enabled destination {dest.name or dest_id} for the run",
                 )
         if job.disabled:
+            self._change("job", job.id, job.id)
             self.client.set_backup_job_disabled(job.id, disabled=False)
-            self.enabled_job = job.id
             self.emit(EventKind.STATE_CHANGED, f"enabled job {job.name or job.id} for the run")
-        if self.enabled_destinations or self.enabled_job:
+        if self.changed:
             return retry_read(lambda: self.client.get_backup_job(job.id), self.clock)
         return job
 
+    def _change(self, kind: str, object_id: str, job_id: str) -> None:
+        # Write ahead: the record exists before the change is sent.
+        change = Change(self.server, kind, object_id, job_id, True, self.clock.now())
+        if self.journal is not None:
+            change = self.journal.record(change)
+        if change not in self.changed:
+            self.changed.append(change)
+
     def restore(self, job_ended: bool, record: JobRecord) -> None:
         """Put back the prior state, never while the job may still be writing."""
-        if not (self.enabled_destinations or self.enabled_job):
+        if not self.changed:
             return
         if not job_ended:
             record.notes.append(
                 "destination/job state left enabled because the job is still running; "
-                "`jbremote doctor --fix` restores it once the job ended"
+                "the next run of the job or `jbremote doctor --fix` restores it once the job ended"
             )
             return
-        try:
-            if self.enabled_job:
-                self.client.set_backup_job_disabled(self.enabled_job, disabled=True)
-            for dest_id in self.enabled_destinations:
-                self.client.set_destination_state(dest_id, disabled=True)
-        except RemoteError as exc:
-            record.notes.append(f"could not restore the prior disabled state: {exc}")
-            return
-        self.emit(EventKind.STATE_RESTORED, "restored the prior disabled state")
-        self.enabled_destinations.clear()
-        self.enabled_job = None
+        for change in list(self.changed):
+            try:
+                if change.kind == "job":
+                    self.client.set_backup_job_disabled(
+                        change.object_id, disabled=change.prior_disabled
+                    )
+                else:
+                    self.client.set_destination_state(
+                        change.object_id, disabled=change.prior_disabled
+                    )
+            except RemoteError as exc:
+                record.notes.append(
+                    f"could not restore the {change.kind} {change.object_id}: {exc}"
+                )
+                continue
+            if self.journal is not None:
+                self.journal.remove(change)
+            self.changed.remove(change)
+        if not self.changed:
+            self.emit(EventKind.STATE_RESTORED, "restored the prior disabled state")

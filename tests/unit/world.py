@@ -23,7 +23,9 @@ from jbremote.sim.transport import SimTransport
 
 
 class World:
-    def __init__(self, tmp_path: Path, spec: FleetSpec, **orchestration: float) -> None:
+    def __init__(
+        self, tmp_path: Path, spec: FleetSpec, manage_state: bool = False, **orchestration: Any
+    ) -> None:
         self.spec = spec
         self.state_dir = tmp_path / "state"
         self.store = SimStore(self.state_dir)
@@ -36,8 +38,11 @@ class World:
             "poll_interval": 30.0,
             "startup_timeout": 120.0,
             "job_timeout": 3600.0,
+            "state_dir": str(tmp_path / "jbremote-state"),
             **orchestration,
         }
+        for target in data["targets"].values():
+            target["manage_destination_state"] = manage_state
         self.config: Config = validate_data(data)
         self.events: list[JobEvent] = []
         self.cycle = Cycle(self.config, self.transport, emit=self.events.append, clock=self.clock)
