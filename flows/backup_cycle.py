@@ -9,7 +9,10 @@ What it guarantees:
   put more of our jobs on a target than it tolerates;
 * a job holds its slot until JetBackup says it ended: timeouts warn, nothing is stopped;
 * every job ends with exactly one record, published as a table artifact; one job's failure
-  does not stop the others, and the run ends Failed if any job failed.
+  does not stop the others, and the run ends Failed if any job failed;
+* alerts (docs/alerts.md) go out in the background, once each: job problems as they happen,
+  one summary per cycle, and "could not run" when the cycle fails or crashes. A dead
+  notification service never fails or holds up the backups.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any, cast
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Completed, Failed
@@ -35,6 +38,7 @@ from jbremote.cycle.plan import Lane, plan_lanes
 from jbremote.cycle.runner import Cycle, new_record, skipped
 from jbremote.cycle.summary import counts, verdict
 from jbremote.lifecycle.result import JobRecord, Result
+from jbremote.notify.flowrun import CycleAlerts, on_crashed, on_failure
 
 MAX_PARALLEL_JOBS = 64
 
@@ -45,6 +49,8 @@ MAX_PARALLEL_JOBS = 64
     task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_JOBS)),
     retries=0,
     log_prints=False,
+    on_failure=[on_failure],
+    on_crashed=[on_crashed],
 )
 def backup_cycle(
     config_path: str,
@@ -52,8 +58,30 @@ def backup_cycle(
     jobs: list[str] | None = None,
     targets: list[str] | None = None,
     dry_run: bool = False,
+    send_alerts: bool | None = None,
 ) -> State:
-    """Run (or with ``dry_run`` only check) the selected jobs of the config at ``config_path``."""
+    """Run (or with ``dry_run`` only check) the selected jobs of the config at ``config_path``.
+
+    ``send_alerts``: None sends alerts except in dry runs (unless the config's
+    ``notifications.send_in_dry_run``); False only logs what would be sent (demo runs);
+    True always sends.
+    """
+    logger = get_run_logger()
+    run_id = str(runtime.flow_run.id or "")
+    with CycleAlerts(config_path, run_id, logger, dry_run=dry_run, send=send_alerts) as alerts:
+        records, final = _cycle(config_path, servers, jobs, targets, dry_run, alerts)
+        alerts.completed(records)
+    return final
+
+
+def _cycle(
+    config_path: str,
+    servers: list[str] | None,
+    jobs: list[str] | None,
+    targets: list[str] | None,
+    dry_run: bool,
+    alerts: CycleAlerts,
+) -> tuple[list[JobRecord], State]:
     logger = get_run_logger()
     config = load_config(config_path)
     lanes, disabled = plan_lanes(config, servers, jobs, targets)
@@ -62,11 +90,11 @@ def backup_cycle(
         logger.info("lane %s (%d writer(s)): %s", lane.target, lane.writers, order)
 
     with connection_pool(config) as pool:
-        cycle = Cycle(config, pool.get, emit=log_event)
+        cycle = Cycle(config, pool.get, emit=alerts.sink(log_event))
         if dry_run:
             records = [cycle.check_job(job) for lane in lanes for job in lane.jobs]
             publish_plan(lanes, records)
-            return _final_state(records, dry_run=True)
+            return records, _final_state(records, dry_run=True)
         for change in ensure_lane_limits(lanes):
             logger.info(change)
         key = uuid.uuid4().hex
@@ -78,7 +106,7 @@ def backup_cycle(
     records += [skipped(job, "disabled in the config") for job in disabled]
     publish_summary(records)
     logger.info(verdict(records))
-    return _final_state(records)
+    return records, _final_state(records)
 
 
 def run_lanes(lanes: Sequence[Lane], cycle_key: str) -> list[JobRecord]:
