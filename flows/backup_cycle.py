@@ -17,6 +17,7 @@ What it guarantees:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -25,12 +26,13 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.job_task import backup_job, log_event, register, unregister
 from flows.lane_limits import ensure_lane_limits
 from flows.report import Progress, publish_plan, publish_summary
+from flows.shutdown import GracefulStop
 from jbremote.config import load_config
 from jbremote.config.models import Job
 from jbremote.cycle.connections import connection_pool
@@ -70,7 +72,10 @@ def backup_cycle(
     run_id = str(runtime.flow_run.id or "")
     with CycleAlerts(config_path, run_id, logger, dry_run=dry_run, send=send_alerts) as alerts:
         records, final = _cycle(config_path, servers, jobs, targets, dry_run, alerts)
-        alerts.completed(records)
+        if final.is_cancelled():
+            alerts.interrupted(records, final.message or "the cycle was stopped")
+        else:
+            alerts.completed(records)
     return final
 
 
@@ -100,17 +105,26 @@ def _cycle(
         key = uuid.uuid4().hex
         register(key, cycle)
         try:
-            records = run_lanes(lanes, key)
+            with GracefulStop(cycle.stop) as graceful:
+                records = run_lanes(lanes, key, cycle.stop)
         finally:
             unregister(key)
     records += [skipped(job, "disabled in the config") for job in disabled]
     publish_summary(records)
     logger.info(verdict(records))
+    if graceful.received:
+        return records, _interrupted(records, graceful.received)
     return records, _final_state(records)
 
 
-def run_lanes(lanes: Sequence[Lane], cycle_key: str) -> list[JobRecord]:
-    """Run every lane: up to ``writers`` jobs of a lane at once, lanes side by side."""
+def run_lanes(
+    lanes: Sequence[Lane], cycle_key: str, stop: threading.Event | None = None
+) -> list[JobRecord]:
+    """Run every lane: up to ``writers`` jobs of a lane at once, lanes side by side.
+
+    Once ``stop`` is set no further job is submitted; those jobs are recorded as skipped.
+    """
+    stop = stop or threading.Event()
     logger = get_run_logger()
     waiting = {lane.target: deque(lane.jobs) for lane in lanes}
     running: dict[PrefectFuture[State], tuple[Lane, Job]] = {}
@@ -119,7 +133,7 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str) -> list[JobRecord]:
     records: dict[str, JobRecord] = {}
 
     def fill(lane: Lane) -> None:
-        while waiting[lane.target] and per_lane[lane.target] < lane.writers:
+        while waiting[lane.target] and per_lane[lane.target] < lane.writers and not stop.is_set():
             job = waiting[lane.target].popleft()
             task = backup_job.with_options(tags=[lane.tag])
             future = task.submit(cycle_key, job.id, job.server, job.label or job.id, job.target)
@@ -142,6 +156,9 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str) -> list[JobRecord]:
         records[job.id] = _record_of(future, job)
         progress.job_done()
         fill(lane)
+    for lane in lanes:
+        for job in waiting[lane.target]:
+            records[job.id] = skipped(job, "the cycle was stopped before this job started")
     return [records[job.id] for lane in lanes for job in lane.jobs]
 
 
@@ -160,6 +177,16 @@ def _record_of(future: PrefectFuture[State], job: Job) -> JobRecord:
     record.result = Result.FAILED
     record.reason = f"the task ended {state.name}: {state.message or data}"
     return record
+
+
+def _interrupted(records: list[JobRecord], signal_name: str) -> State:
+    """The run was stopped by ``signal_name``: Cancelled, saying what was left running."""
+    left = [r.display for r in records if r.result is Result.STILL_RUNNING]
+    line = f"stopped by {signal_name}; " + verdict(records)
+    if left:
+        line += f" (left running in JetBackup, never stopped: {', '.join(left)})"
+    summary = {"records": [r.to_dict() for r in records], "counts": counts(records)}
+    return Cancelled(name="Interrupted", message=line, data=summary)
 
 
 def _final_state(records: list[JobRecord], dry_run: bool = False) -> State:

@@ -138,6 +138,12 @@ class CycleAlerts:
         mark_reported(self.flow_run_id)
         self.notifier.cycle_completed(records, dry_run=self.dry_run)
 
+    def interrupted(self, records: Sequence[JobRecord], reason: str) -> None:
+        """The cycle was stopped (SIGTERM, cancellation): one ``cycle_failed`` alert saying
+        what was left running; no summary."""
+        if mark_reported(self.flow_run_id):
+            self.notifier.cycle_failed(reason, self.config_path)
+
     def __enter__(self) -> CycleAlerts:
         return self
 
