@@ -41,6 +41,7 @@ from jbremote.cycle.runner import Cycle, new_record, skipped
 from jbremote.cycle.summary import counts, verdict
 from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.notify.flowrun import CycleAlerts, on_crashed, on_failure
+from jbremote.pause import apply_pauses, paused
 
 MAX_PARALLEL_JOBS = 64
 
@@ -90,6 +91,9 @@ def _cycle(
     logger = get_run_logger()
     config = load_config(config_path)
     lanes, disabled = plan_lanes(config, servers, jobs, targets)
+    lanes, held = apply_pauses(lanes, paused())
+    for record in held:
+        logger.warning("%s not run: %s", record.display, record.reason)
     for lane in lanes:
         order = ", ".join(f"{j.server}/{j.label or j.id}" for j in lane.jobs)
         logger.info("lane %s (%d writer(s)): %s", lane.target, lane.writers, order)
@@ -97,7 +101,7 @@ def _cycle(
     with connection_pool(config) as pool:
         cycle = Cycle(config, pool.get, emit=alerts.sink(log_event))
         if dry_run:
-            records = [cycle.check_job(job) for lane in lanes for job in lane.jobs]
+            records = [cycle.check_job(job) for lane in lanes for job in lane.jobs] + held
             publish_plan(lanes, records)
             return records, _final_state(records, dry_run=True)
         for change in ensure_lane_limits(lanes):
@@ -109,7 +113,7 @@ def _cycle(
                 records = run_lanes(lanes, key, cycle.stop)
         finally:
             unregister(key)
-    records += [skipped(job, "disabled in the config") for job in disabled]
+    records += held + [skipped(job, "disabled in the config") for job in disabled]
     publish_summary(records)
     logger.info(verdict(records))
     if graceful.received:
