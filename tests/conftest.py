@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +35,32 @@ def _guarded(real: Any) -> Any:
     return connect
 
 
+def _ensure_scan_handler() -> None:
+    from tests.secret_scan import ScanHandler
+
+    root = logging.getLogger()
+    if not any(isinstance(h, ScanHandler) for h in root.handlers):
+        root.addHandler(ScanHandler())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _ensure_scan_handler()
+
+
+@pytest.fixture(autouse=True)
+def _scan_logs_for_secrets() -> None:
+    # Prefect's logging setup replaces the root handlers when it is first imported.
+    _ensure_scan_handler()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.secret_scan import LEAKS
+
+    if LEAKS:
+        print("\nSECRET LEAKS found by the suite-wide scan:\n  " + "\n  ".join(sorted(set(LEAKS))))
+        session.exitstatus = 1
+
+
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
@@ -63,6 +90,9 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ):
             yield server.api_url
             _drain_prefect_workers()
+            from tests.secret_scan import scan_prefect
+
+            scan_prefect(server.api_url)
     finally:
         server.stop()
 

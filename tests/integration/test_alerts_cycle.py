@@ -28,12 +28,14 @@ from prefect.logging.handlers import APILogHandler
 from flows.backup_cycle import backup_cycle
 from jbremote.sim.fleet import SimFleet
 from jbremote.sim.fleetspec import FleetSpec
+from tests.secret_scan import register
 from tests.unit.notify.receivers import JsonReceiver, MailReceiver, closed_port, wait_until
 
 pytestmark = pytest.mark.prefect
 
 PASSWORD = "Fake-Pw-9xQ7-s3cret"
 TOKEN = "tok3n-Zr81-webhook"
+register(PASSWORD, TOKEN)  # the suite-wide scan (tests/secret_scan.py) looks for them everywhere
 UI = "http://prefect.example.net:4200"
 
 
