@@ -12,7 +12,19 @@ from typing import Annotated
 
 import typer
 
-from jbremote.cli import config_cmd, gate, listing, notify, run, status, stop, test, trust
+from jbremote.cli import (
+    config_cmd,
+    doctor,
+    gate,
+    listing,
+    notify,
+    pause,
+    run,
+    status,
+    stop,
+    test,
+    trust,
+)
 from jbremote.cli.errors import Group, set_verbose, state
 from jbremote.cli.options import CONFIG_ENV, DEFAULT_CONFIG
 from jbremote.cli.options import root as root_options
@@ -89,9 +101,13 @@ app.command("run", rich_help_panel=PANEL_BACKUPS)(run.run)
 app.command("status", rich_help_panel=PANEL_BACKUPS)(status.status)
 app.command("stop", rich_help_panel=PANEL_BACKUPS)(stop.stop)
 app.command("list", rich_help_panel=PANEL_BACKUPS)(listing.list_jobs)
+app.command("pause", rich_help_panel=PANEL_BACKUPS)(pause.pause)
+app.command("resume", rich_help_panel=PANEL_BACKUPS)(pause.resume)
+app.command("paused", rich_help_panel=PANEL_BACKUPS)(pause.paused)
 app.command("test", rich_help_panel=PANEL_SETUP)(test.test)
 app.command("validate", rich_help_panel=PANEL_SETUP)(config_cmd.validate)
 app.command("trust", rich_help_panel=PANEL_SETUP)(trust.trust)
+app.command("doctor", rich_help_panel=PANEL_SETUP)(doctor.doctor)
 app.add_typer(config_cmd.app, name="config", rich_help_panel=PANEL_SETUP)
 app.add_typer(gate.app, name="gate", rich_help_panel=PANEL_SETUP)
 app.add_typer(notify.app, name="notify", rich_help_panel=PANEL_SETUP)

@@ -101,6 +101,10 @@ class JobLifecycle:
         try:
             job = self._read(lambda: self.client.get_backup_job(record.job_id))
             group, known = self._wait_for_lane(job)
+            # State a crashed run of this job changed is restored once this run has ended,
+            # adopted or not (see the journal). Taken over only now that we know whether the
+            # job runs: a failed read must never restore it under a writer.
+            guard.take_over(job.id)
             if group is None:
                 job = guard.prepare(job, self.settings) if self.settings.manage_state else job
                 if job.disabled:
@@ -120,7 +124,7 @@ class JobLifecycle:
         except RemoteError as exc:
             return self._finish(Result.FAILED, _describe(exc))
         finally:
-            guard.restore(job_ended=record.result is not Result.STILL_RUNNING, record=record)
+            guard.restore(job_ended=_has_ended(record), record=record)
 
     # -- phases ---------------------------------------------------------------------------
     def _wait_for_lane(self, job: BackupJob) -> tuple[QueueGroup | None, set[str]]:
@@ -238,9 +242,11 @@ class JobLifecycle:
         """Return the first queue group of this job not in ``known``; it may already be final.
 
         A job that ends between two polls is still found: its group exists with a final status.
+        Called once the job was triggered or found running, so it may be writing: reads hold
+        the lane for as long as contact is lost, and ``deadline`` is judged only on answers.
         """
         while True:
-            groups = self._read(lambda: self.client.list_queue_groups())
+            groups = self._read_holding_lane(self.client.list_queue_groups)
             for group in groups:
                 if group.job_id == self.record.job_id and group.id not in known:
                     return group
@@ -306,8 +312,8 @@ class JobLifecycle:
         """A read before or around the trigger: bounded retries, then the error propagates."""
         return retry_read(fn, self.clock, on_retry=lambda exc, delay: self._check_stop())
 
-    def _read_holding_lane(self, fn: Callable[[], QueueGroup]) -> QueueGroup:
-        """A poll while the job runs: retried for as long as it takes, the lane stays held.
+    def _read_holding_lane(self, fn: Callable[[], T]) -> T:
+        """A read once the job may be writing: retried for as long as it takes, the lane stays held.
 
         Giving up would free the target while the job may still write, so we never do; the
         operator hears once that contact was lost, and once that it is back.
@@ -315,7 +321,7 @@ class JobLifecycle:
         delay = 1.0
         while True:
             try:
-                group = fn()
+                answer = fn()
             except RemoteError as exc:
                 if not self._contact_lost:
                     self._contact_lost = True
@@ -334,7 +340,7 @@ class JobLifecycle:
                 self.emit_event(
                     EventKind.CONTACT_RESTORED, f"{self.record.display}: contact restored"
                 )
-            return group
+            return answer
 
     def _sleep(self, seconds: float) -> None:
         self._check_stop()
@@ -360,3 +366,14 @@ class JobLifecycle:
 
 def _describe(exc: BaseException) -> str:
     return str(exc)
+
+
+def _has_ended(record: JobRecord) -> bool:
+    """Whether the job certainly stopped writing: it never started, or its record is final.
+
+    An unexpected exception (a bug, ``SystemExit``) leaves the record unfinished: the job may
+    still be writing, so changed destination/job state stays for the journal to restore.
+    """
+    if record.started_at is None:
+        return True
+    return record.result not in (Result.STILL_RUNNING, Result.PLANNED)

@@ -43,7 +43,8 @@ class PollPolicy:
         25.0
         """
         ceiling = max(self.interval, self.dense)
-        ramp = min(self.dense * 2.0**polls, ceiling)
+        # The exponent is capped: 2.0**1024 overflows, and a job polled for hours gets there.
+        ramp = min(self.dense * 2.0 ** min(polls, 64), ceiling)
         remaining = self._remaining(elapsed, percentage, expected_duration)
         if remaining is None:
             return ramp

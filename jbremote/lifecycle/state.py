@@ -37,27 +37,35 @@ class StateGuard:
     journal: StateJournal | None = None
     changed: list[Change] = field(default_factory=list)
 
+    def take_over(self, job_id: str) -> None:
+        """Make the journal's entries for ``job_id`` (left by a run that crashed) ours to
+        restore, so their original prior state is what gets restored after this run."""
+        if self.journal is None or not self.journal.path.exists():
+            return  # nothing to take over; and no state directory is created for nothing
+        for change in self.journal.entries(self.server, job_id):
+            if change not in self.changed:
+                self.changed.append(change)
+
     def prepare(self, job: BackupJob, settings: LifecycleSettings) -> BackupJob:
         """Enable what the run needs; return the job as it is now. Record what to restore.
 
-        Changes left by a run that crashed are taken over from the journal, so their
-        original prior state is what gets restored.
+        Changes left by a run that crashed are taken over from the journal (:meth:`take_over`).
+        Setting a state is idempotent, so those calls get the same bounded retries as reads.
         """
-        if self.journal is not None:
-            self.changed += self.journal.entries(self.server, job.id)
+        self.take_over(job.id)
         wanted = [d for d in job.destination if d in settings.target_destinations]
         for dest_id in wanted:
             dest = retry_read(partial(self.client.get_destination, dest_id), self.clock)
             if dest.disabled:
                 self._change("destination", dest_id, job.id)
-                self.client.set_destination_state(dest_id, disabled=False)
+                self._set("destination", dest_id, disabled=False)
                 self.emit(
                     EventKind.STATE_CHANGED,
                     f"enabled destination {dest.name or dest_id} for the run",
                 )
         if job.disabled:
             self._change("job", job.id, job.id)
-            self.client.set_backup_job_disabled(job.id, disabled=False)
+            self._set("job", job.id, disabled=False)
             self.emit(EventKind.STATE_CHANGED, f"enabled job {job.name or job.id} for the run")
         if self.changed:
             return retry_read(lambda: self.client.get_backup_job(job.id), self.clock)
@@ -71,6 +79,15 @@ class StateGuard:
         if change not in self.changed:
             self.changed.append(change)
 
+    def _set(self, kind: str, object_id: str, disabled: bool) -> None:
+        """Set a job's or destination's disabled flag, retried like a read (it is idempotent)."""
+        if kind == "job":
+            retry_read(
+                partial(self.client.set_backup_job_disabled, object_id, disabled), self.clock
+            )
+        else:
+            retry_read(partial(self.client.set_destination_state, object_id, disabled), self.clock)
+
     def restore(self, job_ended: bool, record: JobRecord) -> None:
         """Put back the prior state, never while the job may still be writing."""
         if not self.changed:
@@ -83,14 +100,7 @@ class StateGuard:
             return
         for change in list(self.changed):
             try:
-                if change.kind == "job":
-                    self.client.set_backup_job_disabled(
-                        change.object_id, disabled=change.prior_disabled
-                    )
-                else:
-                    self.client.set_destination_state(
-                        change.object_id, disabled=change.prior_disabled
-                    )
+                self._set(change.kind, change.object_id, disabled=change.prior_disabled)
             except RemoteError as exc:
                 record.notes.append(
                     f"could not restore the {change.kind} {change.object_id}: {exc}"

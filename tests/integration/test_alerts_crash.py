@@ -39,6 +39,8 @@ def test_alerts_sigterm_mid_cycle_sends_could_not_run_once(
             JB_HOOK_URL=hook.url("/hooks/crash"),
             PREFECT_API_URL=prefect_api,
             PYTHONPATH=str(ROOT),
+            # in-process CLI tests may have quietened the console for later children
+            PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL="INFO",
         )
         code = (
             f"from flows.backup_cycle import backup_cycle; backup_cycle({str(fleet.config_path)!r})"

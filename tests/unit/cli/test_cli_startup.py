@@ -17,9 +17,13 @@ COMMANDS = (
     "status",
     "stop",
     "list",
+    "pause",
+    "resume",
+    "paused",
     "test",
     "validate",
     "trust",
+    "doctor",
     "config",
     "gate",
     "notify",
@@ -99,19 +103,7 @@ def test_help_lists_every_command_and_examples() -> None:
     result = jbremote("--help")
     assert result.exit_code == 0
     listed = re.findall(r"^│ (\S+) ", result.stdout, flags=re.MULTILINE)
-    assert [c for c in listed if not c.startswith("-")] == [
-        "run",
-        "status",
-        "stop",
-        "list",
-        "test",
-        "validate",
-        "trust",
-        "config",
-        "gate",
-        "notify",
-        "demo",
-    ]
+    assert [c for c in listed if not c.startswith("-")] == list(COMMANDS)
     assert "Examples" in result.stdout
     assert "Exit codes" in result.stdout
 
