@@ -7,10 +7,11 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -47,6 +48,8 @@ class Figures:
     connections_per_job: float
     calls_per_job: float
     max_writers: dict[str, int]
+    #: per hand-off: (noticed the end, next job's first call, trigger sent), seconds after the end
+    phases: list[tuple[float, float, float]]
 
     @property
     def ratio(self) -> float:
@@ -65,8 +68,9 @@ def figures(state_dir: Path, spec: FleetSpec, start_delay: float) -> Figures:
     for spans in by_target.values():
         spans.sort()
         gaps += [nxt[0] - prev[1] for prev, nxt in itertools.pairwise(spans)]
-    triggers = [c["t"] for c in ledger.calls(state_dir, "runBackupJobManually")]
-    first = min(triggers) if triggers else 0.0
+    phases = _phases(state_dir, intervals, target_of)
+    # What the storage sees: from the first write to the end of the last one.
+    first = min(i.started for i in intervals) if intervals else 0.0
     last = max(i.ended or 0.0 for i in intervals) if intervals else 0.0
     # makespan per target lane, the longest one (lanes run side by side)
     busy = max(sum(e - s for s, e in spans) for spans in by_target.values()) if by_target else 0.0
@@ -80,7 +84,55 @@ def figures(state_dir: Path, spec: FleetSpec, start_delay: float) -> Figures:
         connections_per_job=sum(ledger.connections_per_server(state_dir).values()) / max(jobs, 1),
         calls_per_job=len(ledger.calls(state_dir)) / max(jobs, 1),
         max_writers=ledger.max_writers(state_dir, target_of),
+        phases=phases,
     )
+
+
+def _phases(
+    state_dir: Path, intervals: list[ledger.WriterInterval], target_of: ledger.TargetMap
+) -> list[tuple[float, float, float]]:
+    """Split each idle gap: when the end was noticed (first read of the ended run's server
+    after its end), when the next job's first call came, when its trigger was sent."""
+    calls = sorted(ledger.calls(state_dir), key=lambda c: c["t"])
+    by_target: dict[str, list[ledger.WriterInterval]] = {}
+    for interval in intervals:
+        for target in interval.targets(target_of):
+            by_target.setdefault(target, []).append(interval)
+    result = []
+    for runs in by_target.values():
+        runs.sort(key=lambda i: i.started)
+        for prev, nxt in itertools.pairwise(runs):
+            end = prev.ended or 0.0
+
+            def first(match: Callable[[dict[str, Any]], bool], after: float) -> float:
+                return next((c["t"] for c in calls if c["t"] >= after and match(c)), float("nan"))
+
+            noticed = first(
+                lambda c: (
+                    c["server"] == prev.server
+                    and c["function"] == "getQueueGroup"
+                    and c["params"].get("_id") == prev.group_id
+                ),
+                end,
+            )
+            begun = first(
+                lambda c: (
+                    c["server"] == nxt.server
+                    and c["function"] == "getBackupJob"
+                    and c["params"].get("_id") == nxt.job_id
+                ),
+                noticed,
+            )
+            trigger = first(
+                lambda c: (
+                    c["server"] == nxt.server
+                    and c["function"] == "runBackupJobManually"
+                    and c["params"].get("_id") == nxt.job_id
+                ),
+                begun,
+            )
+            result.append((noticed - end, begun - end, trigger - end))
+    return result
 
 
 def spread(values: Sequence[float]) -> str:

@@ -45,6 +45,9 @@ def run_once(
         f"{f.connections_per_job:.2f}",
         f"{f.calls_per_job:.1f}",
         ", ".join(f"{t}={n}" for t, n in sorted(f.max_writers.items())),
+        spread([p[0] for p in f.phases]),
+        spread([p[1] - p[0] for p in f.phases]),
+        spread([p[2] - p[1] for p in f.phases]),
     ]
 
 
@@ -69,6 +72,9 @@ def main() -> None:
         "SSH conns/job",
         "API calls/job",
         "max writers",
+        "end noticed after s",
+        "hand-off s",
+        "preflight s",
     ]
     rows = []
     with prefect_server():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from typing import cast
 from uuid import UUID
@@ -22,21 +24,51 @@ PLAN_KEY = "backup-cycle-plan"
 
 
 class Progress:
-    """A progress artifact on the flow run: jobs done / total."""
+    """A progress artifact on the flow run: jobs done / total.
 
-    def __init__(self, total: int) -> None:
+    Updates are written ``delay`` seconds after a job ends, from a timer thread: a job's end is
+    exactly when the next job of its lane takes the target's slot, and on a SQLite-backed
+    Prefect server a write at that instant makes the slot request fail once and be retried
+    two seconds later (docs/performance.md). Progress can wait; the storage should not.
+    """
+
+    def __init__(self, total: int, delay: float = 1.0) -> None:
         self.total = max(total, 1)
         self.done = 0
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
         created = create_progress_artifact(0.0, description=f"0 of {total} jobs done")
         self.artifact_id = cast(UUID, created)  # sync call: a UUID, not a coroutine
 
     def job_done(self) -> None:
-        self.done += 1
-        update_progress_artifact(
-            self.artifact_id,
-            100.0 * self.done / self.total,
-            description=f"{self.done} of {self.total} jobs done",
-        )
+        with self._lock:
+            self.done += 1
+            if self._timer is None:
+                self._timer = threading.Timer(self.delay, self._write)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> None:
+        """Write the final figure now (the cycle ends)."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        self._write()
+
+    def _write(self) -> None:
+        with self._lock:
+            self._timer = None
+            done = self.done
+        try:
+            update_progress_artifact(
+                self.artifact_id,
+                100.0 * done / self.total,
+                description=f"{done} of {self.total} jobs done",
+            )
+        except Exception as exc:  # cosmetic: never let it disturb the cycle
+            logging.getLogger("jbremote").debug("progress artifact not updated: %s", exc)
 
 
 def publish_summary(records: Sequence[JobRecord]) -> None:

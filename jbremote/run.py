@@ -115,6 +115,10 @@ def execute(plan: Plan, dry_run: bool, listener: Callable[[JobEvent], None]) -> 
     unsubscribe = observers.subscribe(listener)
     try:
         from flows.backup_cycle import backup_cycle
+        from flows.server_settings import apply_defaults
+
+        if prefect_api_url() is None:
+            apply_defaults()  # for the temporary server Prefect is about to start
 
         state: Any = backup_cycle(
             str(plan.config_path),

@@ -11,7 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-LEASES = "prefect.server.concurrency.lease_storage.filesystem"
+from flows.server_settings import SERVER_SETTINGS
+
+LEASES = SERVER_SETTINGS["PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"]
 
 
 def free_port() -> int:
@@ -36,11 +38,11 @@ class PrefectServer:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env.update(SERVER_SETTINGS)  # as shipped (flows/server_settings.py)
         env.update(
             PREFECT_HOME=str(self.home),
             PREFECT_API_URL=self.api_url,
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE=LEASES,
             PREFECT_SERVER_UI_ENABLED="true" if self.ui else "false",
         )
         return env

@@ -357,6 +357,11 @@ class SshdServer:
             "LogLevel VERBOSE",
             f"MaxSessions {self.max_sessions}",
             "MaxStartups 100",
+            # sshd runs the forced command through the user's shell; bash sources ~/.bashrc
+            # when it thinks sshd started it at shell level 1. A developer's heavy .bashrc
+            # (pyenv init: ~100 ms here) would then be paid by every API call. SHLVL=1 in the
+            # session makes bash's own level 2, so it skips the rc file, as on a lean server.
+            *(["SetEnv SHLVL=1"] if version >= (7, 8) else []),
             # Since 9.8 sshd penalises sources that fail to log in (our wrong-key tests).
             *(["PerSourcePenalties no"] if version >= (9, 8) else []),
             *self.extra_config,

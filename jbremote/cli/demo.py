@@ -43,6 +43,7 @@ def run_demo(
 ) -> int:
     """Run the demo cycle and print its summary. Return the exit code (0 all good, 1 problems)."""
     from flows.backup_cycle import backup_cycle  # Prefect is imported only when needed
+    from flows.server_settings import apply_defaults
     from jbremote.cycle.summary import COLUMNS, table_rows
     from jbremote.lifecycle.result import JobRecord
     from jbremote.sim import ledger
@@ -55,6 +56,10 @@ def run_demo(
         f"{targets} storage target(s); config in {workdir / 'jbremote.yaml'}"
     )
     started = time.monotonic()
+    from jbremote.run import prefect_api_url
+
+    if prefect_api_url() is None:
+        apply_defaults()  # for the temporary server Prefect is about to start
     with SimFleet(spec, workdir) as fleet:
         state = backup_cycle(str(fleet.config_path), return_state=True)
         summary = state.result(raise_on_failure=False)

@@ -90,7 +90,7 @@ class Cycle:
             self.settings_for(job),
             self.clock,
             self.emit,
-            other_writers=lambda: probe(exclude=(job.server, job.id)),
+            lane_probe=lambda: probe.look(exclude=(job.server, job.id)),
             stop=self.stop,
         )
         record = lifecycle.run()

@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from jbremote.config.models import Config
 from jbremote.jetbackup.client import JetBackupClient
+from jbremote.jetbackup.models import QueueGroup
 from jbremote.jetbackup.status import is_finished
+from jbremote.lifecycle.job import LaneView
 from jbremote.lifecycle.retry import RemoteError
 
 MAX_PARALLEL = 16
@@ -38,7 +40,12 @@ class TargetWriters:
         self.unreachable: dict[str, str] = {}
 
     def __call__(self, exclude: tuple[str, str] | None = None) -> list[str]:
-        """Return descriptions of the target's current writers, except ``exclude`` (server, job id).
+        """Return descriptions of the target's current writers, except ``exclude`` (server, job id)."""
+        return self.look(exclude).writers
+
+    def look(self, exclude: tuple[str, str] | None = None) -> LaneView:
+        """Return the target's writers except ``exclude`` (server, job id), and the queue groups
+        of ``exclude``'s server, read on the way (its job needs them too).
 
         Servers are asked in parallel (each call is a round trip). A server that cannot be
         asked is left out and remembered in :attr:`unreachable`: one dead server must not block
@@ -46,26 +53,31 @@ class TargetWriters:
         server is never left out: an error there propagates.
         """
         own = exclude[0] if exclude else None
+        answers: dict[str, tuple[list[str], list[QueueGroup]]] = {}
         if len(self.servers) == 1:
-            results = [self._writers_on(self.servers[0], exclude)]
+            answers[self.servers[0]] = self._look_at(self.servers[0], exclude)
         else:
             with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(self.servers))) as pool:
-                futures = [pool.submit(self._writers_on, s, exclude) for s in self.servers]
-            results = []
+                futures = [pool.submit(self._look_at, s, exclude) for s in self.servers]
             for server, future in zip(self.servers, futures, strict=True):
                 try:
-                    results.append(future.result())
+                    answers[server] = future.result()
                 except RemoteError as exc:
                     if server == own:
                         raise
                     with self._lock:
                         self.unreachable[server] = str(exc)
-        return [writer for found in results for writer in found]
+        writers = [writer for found, _ in answers.values() for writer in found]
+        own_groups = answers[own][1] if own in answers else None
+        return LaneView(writers, own_groups)
 
-    def _writers_on(self, server: str, exclude: tuple[str, str] | None) -> list[str]:
+    def _look_at(
+        self, server: str, exclude: tuple[str, str] | None
+    ) -> tuple[list[str], list[QueueGroup]]:
         client = self.client_for(server)
         writers = []
-        for group in client.list_queue_groups():
+        groups = client.list_queue_groups()
+        for group in groups:
             job_id = group.job_id
             if job_id is None or is_finished(group.status) or (server, job_id) == exclude:
                 continue
@@ -76,7 +88,7 @@ class TargetWriters:
                 writers.append(f"{server}/{job_id} (not managed by jbremote)")
         with self._lock:
             self.unreachable.pop(server, None)
-        return writers
+        return writers, groups
 
     def _writes_here(self, client: JetBackupClient, server: str, job_id: str) -> bool:
         ours = self.destinations.get(server)

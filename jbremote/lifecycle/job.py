@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,6 @@ from jbremote.lifecycle.state import StateGuard
 from jbremote.lifecycle.verify import verify
 from jbremote.transport.base import TransportError
 
-OtherWriters = Callable[[], list[str]]
 T = TypeVar("T")
 TRIGGER_RETRY_DELAYS = (2.0, 5.0)
 
@@ -59,6 +59,23 @@ class LifecycleSettings:
         return min(self.poll_interval, 2.0)
 
 
+@dataclass(frozen=True)
+class LaneView:
+    """The job's target at one instant, as its lane probe read it."""
+
+    #: who else writes to the target now (descriptions), this job excluded
+    writers: list[str]
+    #: the job's own server's queue groups, when the probe read them on the way
+    own_groups: list[QueueGroup] | None = None
+
+
+LaneProbe = Callable[[], LaneView]
+
+
+def no_other_writers() -> LaneView:
+    return LaneView([])
+
+
 class Stopped(Exception):
     """A stop (shutdown, cancellation) was requested."""
 
@@ -73,7 +90,7 @@ class JobLifecycle:
         settings: LifecycleSettings,
         clock: Clock,
         emit: EventSink,
-        other_writers: OtherWriters = list,
+        lane_probe: LaneProbe = no_other_writers,
         stop: threading.Event | None = None,
     ) -> None:
         self.record = record
@@ -81,7 +98,7 @@ class JobLifecycle:
         self.settings = settings
         self.clock = clock
         self._emit = emit
-        self.other_writers = other_writers
+        self.lane_probe = lane_probe
         self.stop = stop or threading.Event()
         self.record.timeout = settings.timeout
         self._warned_timeout = False
@@ -99,8 +116,7 @@ class JobLifecycle:
         journal = StateJournal(self.settings.state_dir) if self.settings.state_dir else None
         guard = StateGuard(self.client, self.clock, self.emit_event, record.server, journal)
         try:
-            job = self._read(lambda: self.client.get_backup_job(record.job_id))
-            group, known = self._wait_for_lane(job)
+            job, group, known = self._wait_for_lane()
             # State a crashed run of this job changed is restored once this run has ended,
             # adopted or not (see the journal). Taken over only now that we know whether the
             # job runs: a failed read must never restore it under a writer.
@@ -127,37 +143,44 @@ class JobLifecycle:
             guard.restore(job_ended=_has_ended(record), record=record)
 
     # -- phases ---------------------------------------------------------------------------
-    def _wait_for_lane(self, job: BackupJob) -> tuple[QueueGroup | None, set[str]]:
-        """Return (active group to adopt, or None; ids of this job's existing groups).
+    def _wait_for_lane(self) -> tuple[BackupJob, QueueGroup | None, set[str]]:
+        """Return (the job, its active group to adopt or None, ids of its existing groups).
 
-        Waits while another writer is on the target; re-checks for an active run of this
-        job after every wait, since JetBackup's own schedule may start it meanwhile.
+        Waits while another writer is on the target; looks for an active run of this job
+        after every wait, since JetBackup's own schedule may start it meanwhile.
         """
         waiting_since: float | None = None
         last_seen: list[str] = []
         while True:
-            groups = self._read(lambda: self.client.list_queue_groups())
+            job, view = self._look()
+            groups = view.own_groups
+            if groups is None:
+                groups = self._read(lambda: self.client.list_queue_groups())
             mine = [g for g in groups if g.job_id == self.record.job_id]
+            known = {g.id for g in mine}
             active = next((g for g in mine if not is_finished(g.status)), None)
-            if active is not None or job.running:
+            if active is not None or job.running or not view.writers:
                 if waiting_since is not None:
                     self.record.waited_for_target += self.clock.now() - waiting_since
-                return self._adopt(active, job), {g.id for g in mine}
-            writers = self._read(self.other_writers)
-            if not writers:
-                if waiting_since is not None:
-                    self.record.waited_for_target += self.clock.now() - waiting_since
-                return None, {g.id for g in mine}
-            if writers != last_seen:
+                if active is not None or job.running:
+                    return job, self._adopt(active, job), known
+                return job, None, known
+            if view.writers != last_seen:
                 self.emit_event(
                     EventKind.WAITING_FOR_TARGET,
-                    f"{self.record.display} waits: {', '.join(writers)} is writing to {self.record.target}",
-                    writers=writers,
+                    f"{self.record.display} waits: {', '.join(view.writers)} is writing to {self.record.target}",
+                    writers=view.writers,
                 )
-                last_seen = writers
+                last_seen = view.writers
             waiting_since = waiting_since or self.clock.now()
             self._sleep(self.settings.poll_interval)
-            job = self._read(lambda: self.client.get_backup_job(self.record.job_id))
+
+    def _look(self) -> tuple[BackupJob, LaneView]:
+        """Read the job and the target in one round: the calls go out side by side."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            job = pool.submit(self._read, lambda: self.client.get_backup_job(self.record.job_id))
+            view = self._read(self.lane_probe)  # on error, leaving `with` waits for `job`
+            return job.result(), view
 
     def _adopt(self, group: QueueGroup | None, job: BackupJob) -> QueueGroup:
         self.record.adopted = True

@@ -23,6 +23,7 @@ from prefect.cli.deploy._models import PrefectYamlModel, RawScheduleConfig
 from prefect.cli.deploy._schedules import _schedule_config_to_deployment_schedule
 from prefect.client.schemas.schedules import IntervalSchedule, RRuleSchedule
 
+from flows.server_settings import SERVER_SETTINGS
 from tests.deploy_prefect import REPO
 from tests.deploy_units import Unit, read_env_file
 
@@ -118,6 +119,7 @@ def test_server_unit_listens_on_loopback_with_file_leases_and_env_file() -> None
     env = dict(line.split("=", 1) for line in server.get("Environment"))
     assert env["PREFECT_SERVER_API_HOST"] == "127.0.0.1"
     assert env["PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"] == LEASES
+    assert {k: env.get(k) for k in SERVER_SETTINGS} == SERVER_SETTINGS
     assert env["PREFECT_HOME"] == "/var/lib/jbremote/prefect"
     assert server.get("EnvironmentFile") == ["/etc/jbremote/jbremote.env"]
     assert server.command("ExecStart") == ["/opt/jbremote/venv/bin/prefect", "server", "start"]
@@ -165,6 +167,7 @@ def test_compose_wires_server_to_postgres_and_worker_to_server() -> None:
     url = server_env["PREFECT_API_DATABASE_CONNECTION_URL"]
     assert url.startswith("postgresql+asyncpg://prefect:") and "@postgres:5432/prefect" in url
     assert server_env["PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"] == LEASES
+    assert {k: server_env.get(k) for k in SERVER_SETTINGS} == SERVER_SETTINGS
     command = services["prefect-server"]["command"]
     port = command[command.index("--port") + 1]
     assert services["prefect-server"]["ports"] == [f"127.0.0.1:{port}:{port}"]

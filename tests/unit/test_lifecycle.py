@@ -33,10 +33,11 @@ def test_job_completes_with_one_trigger_and_a_full_record(tmp_path: Path) -> Non
     assert w.runs() == 1 and not ledger.stop_calls(w.state_dir)
     kinds = [k for k in w.kinds() if k is not EventKind.PROGRESS]
     assert kinds == [EventKind.TRIGGERED, EventKind.STARTED, EventKind.FINISHED]
-    assert record.ended_at is not None and w.clock.now() - record.ended_at <= 0.5 + 1e-6, (
-        "the end is noticed within the dense poll interval despite a 30 s poll interval"
+    assert record.ended_at is not None and w.clock.now() - record.ended_at <= 0.25 + 1e-6, (
+        "the end is noticed within the fine poll spacing despite a 30 s poll interval"
     )
-    assert len(ledger.calls(w.state_dir, "getQueueGroup")) <= 15, "no hammering"
+    # no hammering: a 100 s job at a 30 s interval, about a third of the polls in its last second
+    assert len(ledger.calls(w.state_dir, "getQueueGroup")) <= 20
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,9 @@ def test_unreachable_server_fails_the_job_with_the_cause(tmp_path: Path) -> None
         state.faults.garbage_kind = "html"
     record = w.run()
     assert record.result is Result.FAILED
-    assert "getBackupJob" in record.reason and "not JSON" in record.reason
+    # the job and its target are read side by side: either read may report first
+    assert record.reason.startswith(("getBackupJob:", "listQueueGroups:"))
+    assert "not JSON" in record.reason
     assert not ledger.triggers_per_job(w.state_dir)
 
 
