@@ -7,7 +7,7 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +88,22 @@ def figures(state_dir: Path, spec: FleetSpec, start_delay: float) -> Figures:
     )
 
 
+def _first_call(
+    calls: Sequence[dict[str, Any]], server: str, function: str, ident: object, after: float
+) -> float:
+    """Time of the first recorded call of ``function`` on ``server`` for ``ident`` at or
+    after ``after`` (NaN if none)."""
+    for call in calls:
+        if (
+            call["t"] >= after
+            and call["server"] == server
+            and call["function"] == function
+            and call["params"].get("_id") == ident
+        ):
+            return float(call["t"])
+    return float("nan")
+
+
 def _phases(
     state_dir: Path, intervals: list[ledger.WriterInterval], target_of: ledger.TargetMap
 ) -> list[tuple[float, float, float]]:
@@ -104,33 +120,9 @@ def _phases(
         for prev, nxt in itertools.pairwise(runs):
             end = prev.ended or 0.0
 
-            def first(match: Callable[[dict[str, Any]], bool], after: float) -> float:
-                return next((c["t"] for c in calls if c["t"] >= after and match(c)), float("nan"))
-
-            noticed = first(
-                lambda c: (
-                    c["server"] == prev.server
-                    and c["function"] == "getQueueGroup"
-                    and c["params"].get("_id") == prev.group_id
-                ),
-                end,
-            )
-            begun = first(
-                lambda c: (
-                    c["server"] == nxt.server
-                    and c["function"] == "getBackupJob"
-                    and c["params"].get("_id") == nxt.job_id
-                ),
-                noticed,
-            )
-            trigger = first(
-                lambda c: (
-                    c["server"] == nxt.server
-                    and c["function"] == "runBackupJobManually"
-                    and c["params"].get("_id") == nxt.job_id
-                ),
-                begun,
-            )
+            noticed = _first_call(calls, prev.server, "getQueueGroup", prev.group_id, end)
+            begun = _first_call(calls, nxt.server, "getBackupJob", nxt.job_id, noticed)
+            trigger = _first_call(calls, nxt.server, "runBackupJobManually", nxt.job_id, begun)
             result.append((noticed - end, begun - end, trigger - end))
     return result
 
