@@ -105,6 +105,7 @@ def _cycle(
             return records, _final_state(records, dry_run=True)
         for change in ensure_lane_limits(lanes):
             logger.info(change)
+        cycle.plan(lanes)
         key = uuid.uuid4().hex
         register(key, cycle)
         try:

@@ -7,17 +7,22 @@ Prefect-free: the flow in ``flows/`` decides *when* a job runs (lanes, slots); t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from jbremote.config.models import Config, Job, default_state_dir
+from jbremote.cycle.plan import Lane
 from jbremote.cycle.writers import TargetWriters
 from jbremote.jetbackup.client import JetBackupClient
 from jbremote.lifecycle.clock import Clock, SystemClock
 from jbremote.lifecycle.events import EventSink, ignore
-from jbremote.lifecycle.job import JobLifecycle, LifecycleSettings
+from jbremote.lifecycle.job import JobLifecycle, LifecycleSettings, Look
 from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.lifecycle.retry import RemoteError, retry_read
 from jbremote.transport.base import Transport
+
+#: how old a look made for a job before it began may be when the job uses it
+FRESH = 1.0
 
 
 def new_record(job: Job) -> JobRecord:
@@ -43,6 +48,16 @@ class Cycle:
         self._clients: dict[str, JetBackupClient] = {}
         self._writers: dict[str, TargetWriters] = {}
         self._lock = threading.Lock()
+        self._successors: dict[tuple[str, str], Job] = {}
+        self._looks: dict[tuple[str, str], tuple[float, Future[Look]]] = {}
+
+    def plan(self, lanes: Sequence[Lane]) -> None:
+        """Tell the cycle the order of its lanes: each job's successor is the job that takes
+        its place in the lane (``writers`` positions further)."""
+        with self._lock:
+            for lane in lanes:
+                for index, job in enumerate(lane.jobs[: -lane.writers or None]):
+                    self._successors[(job.server, job.id)] = lane.jobs[index + lane.writers]
 
     def client_for(self, server: str) -> JetBackupClient:
         with self._lock:
@@ -92,13 +107,56 @@ class Cycle:
             self.emit,
             lane_probe=lambda: probe.look(exclude=(job.server, job.id)),
             stop=self.stop,
+            first_look=lambda: self._take_look(job),
         )
         record = lifecycle.run()
+        self.prepare_successor(job)
         for server, error in sorted(probe.unreachable.items()):
             record.notes.append(
                 f"could not check {server} for other writers on {job.target}: {error}"
             )
         return record
+
+    def prepare_successor(self, job: Job) -> None:
+        """``job`` ended: read what its successor in the lane needs before triggering (the
+        job and the target), now, while Prefect hands the lane's slot over.
+
+        Only reads. The successor uses them if they are at most :data:`FRESH` seconds old
+        when it begins, else it reads again; they were made after ``job`` ended, so they are
+        as good as its own first reads.
+        """
+        with self._lock:
+            successor = self._successors.get((job.server, job.id))
+        if successor is None or self.stop.is_set():
+            return
+        future: Future[Look] = Future()
+        with self._lock:
+            self._looks[(successor.server, successor.id)] = (self.clock.now(), future)
+
+        def look() -> None:
+            try:
+                client = self.client_for(successor.server)
+                probe = self.writers_on(successor.target)
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    remote = pool.submit(client.get_backup_job, successor.id)
+                    view = probe.look(exclude=(successor.server, successor.id))
+                    future.set_result((remote.result(), view))
+            except BaseException as exc:  # the successor reads again, with retries
+                future.set_exception(exc)
+
+        threading.Thread(target=look, name=f"look-{successor.server}", daemon=True).start()
+
+    def _take_look(self, job: Job) -> Look | None:
+        with self._lock:
+            entry = self._looks.pop((job.server, job.id), None)
+        if entry is None:
+            return None
+        taken_at, future = entry
+        try:
+            look = future.result(timeout=max(FRESH - (self.clock.now() - taken_at), 0.0))
+        except Exception:  # not ready in time (TimeoutError) or the reads failed
+            return None
+        return look if self.clock.now() - taken_at <= FRESH else None
 
     def check_job(self, job: Job) -> JobRecord:
         """Dry run: read the job's state, change nothing. PLANNED when reachable, else FAILED."""

@@ -70,6 +70,8 @@ class LaneView:
 
 
 LaneProbe = Callable[[], LaneView]
+#: the job as JetBackup describes it, and its target, read at the same moment
+Look = tuple[BackupJob, LaneView]
 
 
 def no_other_writers() -> LaneView:
@@ -92,6 +94,7 @@ class JobLifecycle:
         emit: EventSink,
         lane_probe: LaneProbe = no_other_writers,
         stop: threading.Event | None = None,
+        first_look: Callable[[], Look | None] = lambda: None,
     ) -> None:
         self.record = record
         self.client = client
@@ -99,6 +102,8 @@ class JobLifecycle:
         self.clock = clock
         self._emit = emit
         self.lane_probe = lane_probe
+        #: a look made for this job just before it began (see Cycle.prepare_successor), if any
+        self.first_look = first_look
         self.stop = stop or threading.Event()
         self.record.timeout = settings.timeout
         self._warned_timeout = False
@@ -151,8 +156,10 @@ class JobLifecycle:
         """
         waiting_since: float | None = None
         last_seen: list[str] = []
+        look = self.first_look()
         while True:
-            job, view = self._look()
+            job, view = look or self._look()
+            look = None
             groups = view.own_groups
             if groups is None:
                 groups = self._read(lambda: self.client.list_queue_groups())
@@ -175,7 +182,7 @@ class JobLifecycle:
             waiting_since = waiting_since or self.clock.now()
             self._sleep(self.settings.poll_interval)
 
-    def _look(self) -> tuple[BackupJob, LaneView]:
+    def _look(self) -> Look:
         """Read the job and the target in one round: the calls go out side by side."""
         with ThreadPoolExecutor(max_workers=1) as pool:
             job = pool.submit(self._read, lambda: self.client.get_backup_job(self.record.job_id))
