@@ -17,6 +17,7 @@ What it guarantees:
 
 from __future__ import annotations
 
+import queue
 import threading
 import uuid
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from typing import Any, cast
 
 from prefect import allow_failure, flow, get_run_logger, runtime
 from prefect.client.schemas.objects import State
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import PrefectFuture
 from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -110,7 +111,7 @@ def _cycle(
         register(key, cycle)
         try:
             with GracefulStop(cycle.stop) as graceful:
-                records = run_lanes(lanes, key, cycle.stop)
+                records = run_lanes(lanes, key, cycle)
         finally:
             unregister(key)
     records += held + [skipped(job, "disabled in the config") for job in disabled]
@@ -121,26 +122,28 @@ def _cycle(
     return records, _final_state(records)
 
 
-def run_lanes(
-    lanes: Sequence[Lane], cycle_key: str, stop: threading.Event | None = None
-) -> list[JobRecord]:
+def run_lanes(lanes: Sequence[Lane], cycle_key: str, cycle: Cycle) -> list[JobRecord]:
     """Run every lane: up to ``writers`` jobs of a lane at once, lanes side by side.
 
     A lane of ``writers`` = k runs as k chains: job i waits for job i - k. Each chain has its
     next job submitted ahead, waiting on its predecessor (Prefect ``wait_for``), so it takes
-    the target's slot the moment the predecessor releases it: no round trip through this
-    thread, and no clash on the Prefect server between creating the task run and taking the
-    slot (on SQLite that clash costs a 2 s client retry; docs/performance.md).
+    the target's slot the moment the predecessor releases it, with no round trip through this
+    thread. The job after that is submitted once the next one has begun: creating a task run
+    while a slot changes hands can clash on the Prefect server (on SQLite that clash costs a
+    2 s client retry; docs/performance.md).
 
-    Once ``stop`` is set no further job is submitted; a job already waiting sees the stop and
-    records itself skipped, the rest are recorded skipped here.
+    Once the cycle's ``stop`` is set no further job is submitted; a job already waiting sees
+    the stop and records itself skipped, the rest are recorded skipped here.
     """
-    stop = stop or threading.Event()
+    stop = cycle.stop
     logger = get_run_logger()
     progress = Progress(sum(len(lane.jobs) for lane in lanes))
     records: dict[str, JobRecord] = {}
     submitted: dict[tuple[str, int], PrefectFuture[State]] = {}
     running: dict[PrefectFuture[State], tuple[Lane, int]] = {}
+    # What wakes this thread: a job's future completed, or a job began (None).
+    wake: queue.SimpleQueue[PrefectFuture[State] | None] = queue.SimpleQueue()
+    deferred: list[tuple[Lane, int]] = []  # to submit once the job ahead of it has begun
 
     def submit(lane: Lane, index: int) -> None:
         job = lane.jobs[index]
@@ -157,17 +160,28 @@ def run_lanes(
         )
         submitted[(lane.target, index)] = future
         running[future] = (lane, index)
+        future.add_done_callback(wake.put)
+
+    def submit_deferred(ended: tuple[Lane, int] | None = None) -> None:
+        """Submit what waited for its predecessor to begin (or, ``ended``, to end)."""
+        for lane, index in list(deferred):
+            ahead = index - lane.writers
+            if cycle.has_begun(lane.jobs[ahead]) or ended == (lane, ahead):
+                deferred.remove((lane, index))
+                if not stop.is_set():
+                    submit(lane, index)
 
     def announce(lane: Lane, index: int) -> None:
-        holder, queue = lane.jobs[index], lane.jobs[index + 1 :]
-        if queue:
+        holder, waiting = lane.jobs[index], lane.jobs[index + 1 :]
+        if waiting:
             logger.info(
                 "%s holds %s; waiting in its lane: %s",
                 f"{holder.server}/{holder.label or holder.id}",
                 lane.target,
-                ", ".join(f"{j.server}/{j.label or j.id}" for j in queue),
+                ", ".join(f"{j.server}/{j.label or j.id}" for j in waiting),
             )
 
+    cycle.on_begin = lambda job: wake.put(None)
     # Every lane's first jobs before any waiting one: the thread pool serves in order.
     for lane in lanes:
         for index in range(min(lane.writers, len(lane.jobs))):
@@ -177,9 +191,13 @@ def run_lanes(
         for index in range(lane.writers, min(2 * lane.writers, len(lane.jobs))):
             submit(lane, index)
     while running:
-        future = next(as_completed(list(running)))
+        future = wake.get()
+        if future is None or future not in running:
+            submit_deferred()
+            continue
         lane, index = running.pop(future)
         job = lane.jobs[index]
+        submit_deferred(ended=(lane, index))  # a job that never began still frees its chain
         records[job.id] = _record_of(future, job, stop)
         progress.job_done()
         if stop.is_set():
@@ -188,7 +206,8 @@ def run_lanes(
         if successor < len(lane.jobs):
             announce(lane, successor)
         if successor + lane.writers < len(lane.jobs):
-            submit(lane, successor + lane.writers)
+            deferred.append((lane, successor + lane.writers))
+            submit_deferred()
     progress.close()
     return [
         records.get(job.id) or skipped(job, "the cycle was stopped before this job started")

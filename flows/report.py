@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Sequence
@@ -38,6 +39,9 @@ class Progress:
         self.delay = delay
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        # The timer thread writes with this thread's Prefect settings (API URL, client): a
+        # bare thread would not see settings made with ``temporary_settings``.
+        self._context = contextvars.copy_context()
         created = create_progress_artifact(0.0, description=f"0 of {total} jobs done")
         self.artifact_id = cast(UUID, created)  # sync call: a UUID, not a coroutine
 
@@ -45,7 +49,7 @@ class Progress:
         with self._lock:
             self.done += 1
             if self._timer is None:
-                self._timer = threading.Timer(self.delay, self._write)
+                self._timer = threading.Timer(self.delay, self._write_in_context)
                 self._timer.daemon = True
                 self._timer.start()
 
@@ -56,6 +60,9 @@ class Progress:
         if timer is not None:
             timer.cancel()
         self._write()
+
+    def _write_in_context(self) -> None:
+        self._context.copy().run(self._write)
 
     def _write(self) -> None:
         with self._lock:

@@ -50,6 +50,9 @@ class Cycle:
         self._lock = threading.Lock()
         self._successors: dict[tuple[str, str], Job] = {}
         self._looks: dict[tuple[str, str], tuple[float, Future[Look]]] = {}
+        self._begun: set[tuple[str, str]] = set()
+        #: called (from the job's thread) when :meth:`run_job` begins a job
+        self.on_begin: Callable[[Job], None] = lambda job: None
 
     def plan(self, lanes: Sequence[Lane]) -> None:
         """Tell the cycle the order of its lanes: each job's successor is the job that takes
@@ -58,6 +61,11 @@ class Cycle:
             for lane in lanes:
                 for index, job in enumerate(lane.jobs[: -lane.writers or None]):
                     self._successors[(job.server, job.id)] = lane.jobs[index + lane.writers]
+
+    def has_begun(self, job: Job) -> bool:
+        """Whether :meth:`run_job` was called for ``job`` (its task holds the lane's slot)."""
+        with self._lock:
+            return (job.server, job.id) in self._begun
 
     def client_for(self, server: str) -> JetBackupClient:
         with self._lock:
@@ -91,6 +99,9 @@ class Cycle:
 
     def run_job(self, job: Job) -> JobRecord:
         """Run ``job`` to its final record (the caller holds the target's writer slot)."""
+        with self._lock:
+            self._begun.add((job.server, job.id))
+        self.on_begin(job)
         record = new_record(job)
         if self.stop.is_set():
             record.result, record.reason = (
