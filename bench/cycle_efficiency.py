@@ -19,7 +19,7 @@ from jbremote.sim.fleetspec import FleetSpec
 
 
 def run_once(
-    poll: float, servers: int, jobs: int, duration: float, delay: float, targets: int
+    poll: float, servers: int, jobs: int, duration: float, delay: float, targets: int, sim: str
 ) -> list[str]:
     from flows.backup_cycle import backup_cycle
     from tests.end_to_end.conftest import SshdFleet
@@ -27,7 +27,9 @@ def run_once(
     names = tuple(f"nas{i + 1}" for i in range(targets))
     spec = FleetSpec.uniform(servers, jobs, targets=names, duration=duration, start_delay=delay)
     spec.orchestration.update(poll_interval=poll, startup_timeout=60.0, job_timeout=3600.0)
-    fleet = SshdFleet(spec, Path(tempfile.mkdtemp(prefix="jbremote-bench-fleet-")))
+    fleet = SshdFleet(
+        spec, Path(tempfile.mkdtemp(prefix="jbremote-bench-fleet-")), relay=sim == "relay"
+    )
     try:
         state = backup_cycle(str(fleet.config_path), return_state=True)
     finally:
@@ -59,6 +61,13 @@ def main() -> None:
     parser.add_argument("--start-delay", type=float, default=2.0)
     parser.add_argument("--targets", type=int, default=1)
     parser.add_argument("--polls", default="30,5", help="poll intervals to run, comma-separated")
+    parser.add_argument(
+        "--sim",
+        choices=("relay", "process"),
+        default="relay",
+        help="relay: the simulator stays resident, each call is an sshd session plus a small "
+        "client; process: each call starts the simulator (~0.1 CPU s on this box's cores)",
+    )
     args = parser.parse_args()
     header = [
         "poll",
@@ -81,11 +90,18 @@ def main() -> None:
         for poll in (float(p) for p in args.polls.split(",")):
             rows.append(
                 run_once(
-                    poll, args.servers, args.jobs, args.duration, args.start_delay, args.targets
+                    poll,
+                    args.servers,
+                    args.jobs,
+                    args.duration,
+                    args.start_delay,
+                    args.targets,
+                    args.sim,
                 )
             )
     print(
-        f"{args.servers} servers × {args.jobs} jobs × {args.duration:g} s, {args.targets} target(s), start delay {args.start_delay:g} s"
+        f"{args.servers} servers × {args.jobs} jobs × {args.duration:g} s, {args.targets} "
+        f"target(s), start delay {args.start_delay:g} s, simulator: {args.sim}"
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

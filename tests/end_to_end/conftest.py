@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import yaml
 
 from jbremote.sim.fleet import SimFleet
 from jbremote.sim.fleetspec import FleetSpec, forced_command
+from jbremote.sim.relay import SimRelay
 from jbremote.sim.store import SimStore
 from tests.sshd_harness import SshdServer, require_sshd
 
@@ -33,15 +35,18 @@ def sim_fleet(tmp_path: Path) -> Iterator[Callable[[FleetSpec], SimFleet]]:
 class SshdFleet:
     """The simulator behind one real OpenSSH sshd per server (its executable as forced command)."""
 
-    def __init__(self, spec: FleetSpec, root: Path) -> None:
+    def __init__(self, spec: FleetSpec, root: Path, relay: bool = False) -> None:
+        """``relay``: the simulator runs resident in this process, reached by a small client
+        per call (:mod:`jbremote.sim.relay`), instead of one simulator process per call."""
         self.spec = spec
         self.state_dir = root / "state"
         self.store = SimStore(self.state_dir)
         spec.write_state(self.store)
+        # A short path: Unix socket paths are limited to 107 bytes.
+        sock = Path(tempfile.mkdtemp(prefix="jbsim-")) / "sim.sock"
+        self.relay = SimRelay(self.state_dir, sock).start() if relay else None
         self.sshd = {
-            s.name: SshdServer(
-                root / s.name, forced_command(self.state_dir, s.name), name=s.name
-            ).start()
+            s.name: SshdServer(root / s.name, self._command(s.name), name=s.name).start()
             for s in spec.servers
         }
         data: dict[str, Any] = spec.config(
@@ -55,9 +60,17 @@ class SshdFleet:
         self.config_path = root / "jbremote.yaml"
         self.config_path.write_text(yaml.safe_dump(data))
 
+    def _command(self, server: str) -> str:
+        if self.relay is not None:
+            return self.relay.forced_command(server)
+        return forced_command(self.state_dir, server)
+
     def stop(self) -> None:
         for sshd in self.sshd.values():
             sshd.stop()
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay.socket_path.parent.rmdir()
 
 
 @pytest.fixture
