@@ -18,7 +18,6 @@ What it guarantees:
 from __future__ import annotations
 
 import queue
-import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
@@ -198,7 +197,7 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str, cycle: Cycle) -> list[JobRe
         lane, index = running.pop(future)
         job = lane.jobs[index]
         submit_deferred(ended=(lane, index))  # a job that never began still frees its chain
-        records[job.id] = _record_of(future, job, stop)
+        records[job.id] = _record_of(future, job, cycle)
         progress.job_done()
         if stop.is_set():
             continue
@@ -210,13 +209,15 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str, cycle: Cycle) -> list[JobRe
             submit_deferred()
     progress.close()
     return [
-        records.get(job.id) or skipped(job, "the cycle was stopped before this job started")
+        records.get(job.id)
+        or cycle.left_behind(job)
+        or skipped(job, "the cycle was stopped before this job started")
         for lane in lanes
         for job in lane.jobs
     ]
 
 
-def _record_of(future: PrefectFuture[State], job: Job, stop: threading.Event) -> JobRecord:
+def _record_of(future: PrefectFuture[State], job: Job, cycle: Cycle) -> JobRecord:
     # wait() keeps the in-memory final state; without it ``state`` is re-read from the API,
     # which has no data (result persistence is off: records hold nothing to persist).
     future.wait()
@@ -224,7 +225,10 @@ def _record_of(future: PrefectFuture[State], job: Job, stop: threading.Event) ->
     if state.is_pending():
         # Never ran: Prefect holds a job back (NotReady) when the job before it in its
         # chain was cancelled or crashed.
-        if stop.is_set():
+        left = cycle.left_behind(job)  # triggered at the hand-over all the same
+        if left is not None:
+            return left
+        if cycle.stop.is_set():
             return skipped(job, "the cycle was stopped before this job started")
         record = new_record(job)
         record.result = Result.NOT_STARTED

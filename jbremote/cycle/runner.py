@@ -6,11 +6,13 @@ Prefect-free: the flow in ``flows/`` decides *when* a job runs (lanes, slots); t
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from jbremote.config.models import Config, Job, default_state_dir
+from jbremote.cycle.handover import Handed, HandOvers, HeldEvents, key
 from jbremote.cycle.plan import Lane
 from jbremote.cycle.writers import TargetWriters
 from jbremote.jetbackup.client import JetBackupClient
@@ -20,9 +22,6 @@ from jbremote.lifecycle.job import JobLifecycle, LifecycleSettings, Look
 from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.lifecycle.retry import RemoteError, retry_read
 from jbremote.transport.base import Transport
-
-#: how old a look made for a job before it began may be when the job uses it
-FRESH = 1.0
 
 
 def new_record(job: Job) -> JobRecord:
@@ -48,19 +47,14 @@ class Cycle:
         self._clients: dict[str, JetBackupClient] = {}
         self._writers: dict[str, TargetWriters] = {}
         self._lock = threading.Lock()
-        self._successors: dict[tuple[str, str], Job] = {}
-        self._looks: dict[tuple[str, str], tuple[float, Future[Look]]] = {}
+        self.handovers = HandOvers()
         self._begun: set[tuple[str, str]] = set()
         #: called (from the job's thread) when :meth:`run_job` begins a job
         self.on_begin: Callable[[Job], None] = lambda job: None
 
     def plan(self, lanes: Sequence[Lane]) -> None:
-        """Tell the cycle the order of its lanes: each job's successor is the job that takes
-        its place in the lane (``writers`` positions further)."""
-        with self._lock:
-            for lane in lanes:
-                for index, job in enumerate(lane.jobs[: -lane.writers or None]):
-                    self._successors[(job.server, job.id)] = lane.jobs[index + lane.writers]
+        """Tell the cycle the order of its lanes, for the hand-over between their jobs."""
+        self.handovers.plan(lanes)
 
     def has_begun(self, job: Job) -> bool:
         """Whether :meth:`run_job` was called for ``job`` (its task holds the lane's slot)."""
@@ -100,74 +94,89 @@ class Cycle:
     def run_job(self, job: Job) -> JobRecord:
         """Run ``job`` to its final record (the caller holds the target's writer slot)."""
         with self._lock:
-            self._begun.add((job.server, job.id))
+            self._begun.add(key(job))
         self.on_begin(job)
-        record = new_record(job)
-        if self.stop.is_set():
-            record.result, record.reason = (
-                Result.SKIPPED,
-                "the cycle was stopped before this job started",
-            )
-            return record
-        probe = self.writers_on(job.target)
-        lifecycle = JobLifecycle(
-            record,
-            self.client_for(job.server),
-            self.settings_for(job),
-            self.clock,
-            self.emit,
-            lane_probe=lambda: probe.look(exclude=(job.server, job.id)),
-            stop=self.stop,
-            first_look=lambda: self._take_look(job),
-        )
+        handed = self.handovers.take_handed(job)
+        if handed is not None:  # triggered at the hand-over: its events and its run are ours now
+            handed.events.release(self.emit)
+            lifecycle = handed.lifecycle
+        elif self.stop.is_set():
+            return skipped(job, "the cycle was stopped before this job started")
+        else:
+            lifecycle = self._lifecycle(job, new_record(job), self.emit)
+        handed_over = threading.Event()
+
+        def hand_over() -> None:
+            if not handed_over.is_set():
+                handed_over.set()
+                self._hand_over(job)
+
+        lifecycle.on_end = hand_over  # the moment JetBackup says the job ended
         record = lifecycle.run()
-        self.prepare_successor(job)
+        hand_over()  # the job never started, or failed: its successor's look decides
+        probe = self.writers_on(job.target)
         for server, error in sorted(probe.unreachable.items()):
             record.notes.append(
                 f"could not check {server} for other writers on {job.target}: {error}"
             )
         return record
 
-    def prepare_successor(self, job: Job) -> None:
-        """``job`` ended: read what its successor in the lane needs before triggering (the
-        job and the target), now, while Prefect hands the lane's slot over.
+    def _lifecycle(self, job: Job, record: JobRecord, emit: EventSink) -> JobLifecycle:
+        probe = self.writers_on(job.target)
+        return JobLifecycle(
+            record,
+            self.client_for(job.server),
+            self.settings_for(job),
+            self.clock,
+            emit,
+            lane_probe=lambda: probe.look(exclude=key(job)),
+            stop=self.stop,
+            first_look=lambda: self.handovers.take_look(job, self.clock.now()),
+        )
 
-        Only reads. The successor uses them if they are at most :data:`FRESH` seconds old
-        when it begins, else it reads again; they were made after ``job`` ended, so they are
-        as good as its own first reads.
-        """
-        with self._lock:
-            successor = self._successors.get((job.server, job.id))
+    def _hand_over(self, job: Job) -> None:
+        """``job`` ended and its task still holds the lane: look at its successor and trigger
+        it if it may start at once (:mod:`jbremote.cycle.handover`)."""
+        successor = self.handovers.successor_of(job)
         if successor is None or self.stop.is_set():
             return
-        future: Future[Look] = Future()
-        with self._lock:
-            self._looks[(successor.server, successor.id)] = (self.clock.now(), future)
-
-        def look() -> None:
-            try:
-                client = self.client_for(successor.server)
-                probe = self.writers_on(successor.target)
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    remote = pool.submit(client.get_backup_job, successor.id)
-                    view = probe.look(exclude=(successor.server, successor.id))
-                    future.set_result((remote.result(), view))
-            except BaseException as exc:  # the successor reads again, with retries
-                future.set_exception(exc)
-
-        threading.Thread(target=look, name=f"look-{successor.server}", daemon=True).start()
-
-    def _take_look(self, job: Job) -> Look | None:
-        with self._lock:
-            entry = self._looks.pop((job.server, job.id), None)
-        if entry is None:
-            return None
-        taken_at, future = entry
+        client = self.client_for(successor.server)
+        probe = self.writers_on(successor.target)
+        taken_at = self.clock.now()
         try:
-            look = future.result(timeout=max(FRESH - (self.clock.now() - taken_at), 0.0))
-        except Exception:  # not ready in time (TimeoutError) or the reads failed
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                remote = pool.submit(client.get_backup_job, successor.id)
+                view = probe.look(exclude=key(successor))
+                look: Look = (remote.result(), view)
+        except Exception:  # the successor reads again in its own task, with retries
+            return
+        events = HeldEvents()
+        lifecycle = self._lifecycle(successor, new_record(successor), events)
+        try:
+            ahead = lifecycle.trigger_ahead(look)
+        except Exception:  # a bug: never let it spoil this job's record
+            logging.getLogger("jbremote").exception("hand-over to %s failed", successor.id)
+            # Once the trigger may have gone out, only reading JetBackup's state may decide.
+            ahead = lifecycle.record.started_at is not None
+        if ahead:
+            self.handovers.hand(successor, Handed(lifecycle, events))
+        else:
+            self.handovers.keep_look(successor, look, taken_at)
+
+    def left_behind(self, job: Job) -> JobRecord | None:
+        """The record of a job triggered at a hand-over whose own task never ran (the cycle
+        was stopped or cancelled meanwhile): it runs in JetBackup, nobody follows it."""
+        handed = self.handovers.take_handed(job)
+        if handed is None:
             return None
-        return look if self.clock.now() - taken_at <= FRESH else None
+        record = handed.lifecycle.record
+        record.result = Result.STILL_RUNNING
+        record.reason = (
+            "triggered at the lane's hand-over; the cycle stopped before following it, the job "
+            "was left running in JetBackup"
+        )
+        handed.events.release(self.emit)
+        return record
 
     def check_job(self, job: Job) -> JobRecord:
         """Dry run: read the job's state, change nothing. PLANNED when reachable, else FAILED."""

@@ -95,6 +95,7 @@ class JobLifecycle:
         lane_probe: LaneProbe = no_other_writers,
         stop: threading.Event | None = None,
         first_look: Callable[[], Look | None] = lambda: None,
+        on_end: Callable[[], None] = lambda: None,
     ) -> None:
         self.record = record
         self.client = client
@@ -104,10 +105,14 @@ class JobLifecycle:
         self.lane_probe = lane_probe
         #: a look made for this job just before it began (see Cycle.prepare_successor), if any
         self.first_look = first_look
+        #: called the moment JetBackup says the job ended, before the record is completed
+        self.on_end = on_end
         self.stop = stop or threading.Event()
         self.record.timeout = settings.timeout
         self._warned_timeout = False
         self._contact_lost = False
+        #: ids of the job's earlier queue groups, once it was triggered ahead (see trigger_ahead)
+        self._ahead: set[str] | None = None
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> JobRecord:
@@ -121,6 +126,12 @@ class JobLifecycle:
         journal = StateJournal(self.settings.state_dir) if self.settings.state_dir else None
         guard = StateGuard(self.client, self.clock, self.emit_event, record.server, journal)
         try:
+            if self._ahead is not None:  # triggered at the lane's hand-over: follow it
+                guard.take_over(record.job_id)
+                group = self._confirm(self._ahead)
+                if group is None:
+                    return self.record
+                return self._follow(group)
             job, group, known = self._wait_for_lane()
             # State a crashed run of this job changed is restored once this run has ended,
             # adopted or not (see the journal). Taken over only now that we know whether the
@@ -133,9 +144,7 @@ class JobLifecycle:
                 group = self._trigger_and_confirm(known)
                 if group is None:
                     return self.record  # did not start; already finished
-            final = self._poll_until_end(group)
-            verify(record, final, self.client, self.settings.log_tail_bytes)
-            return self._finish(record.result, record.reason)
+            return self._follow(group)
         except Stopped:
             if record.started_at is None:
                 return self._finish(Result.SKIPPED, "the cycle was stopped before this job started")
@@ -147,7 +156,66 @@ class JobLifecycle:
         finally:
             guard.restore(job_ended=_has_ended(record), record=record)
 
+    def trigger_ahead(self, look: Look) -> bool:
+        """Trigger this job now if ``look``, just made, shows it may start at once.
+
+        Called at the lane's hand-over (:mod:`jbremote.cycle.handover`) by the job before it,
+        whose task still holds the lane: the job idle and enabled, no other writer on the
+        target, no destination state to prepare. One trigger, no retries, no waiting. Return
+        whether it may have reached JetBackup; :meth:`run` then confirms and follows the run
+        instead of triggering. Otherwise (also when JetBackup refused it or the connection
+        failed before sending) nothing was queued and :meth:`run` does the usual preflight.
+        """
+        job, view = look
+        groups = view.own_groups
+        if (
+            self.stop.is_set()
+            or self.settings.manage_state
+            or job.disabled
+            or job.running
+            or view.writers
+            or groups is None
+        ):
+            return False
+        mine = [g for g in groups if g.job_id == self.record.job_id]
+        if any(not is_finished(g.status) for g in mine):
+            return False
+        record = self.record
+        # Set before sending: whatever happens from here on, run() must not trigger again
+        # unless it is certain the trigger never reached JetBackup.
+        record.started_at, self._ahead = self.clock.now(), {g.id for g in mine}
+        try:
+            self.client.run_backup_job_manually(record.job_id)
+        except ApiError:
+            record.started_at, self._ahead = None, None  # refused: nothing was queued
+            return False
+        except TransportError as exc:
+            if not getattr(exc, "maybe_executed", False):
+                record.started_at, self._ahead = None, None  # never sent
+                return False
+            self.emit_event(
+                EventKind.TRIGGERED,
+                f"{record.display}: trigger sent at the lane's hand-over, answer lost ({exc.reason})",
+            )
+        except JetBackupError as exc:
+            self.emit_event(
+                EventKind.TRIGGERED,
+                f"{record.display}: trigger sent at the lane's hand-over, unreadable answer ({exc.reason})",
+            )
+        else:
+            self.emit_event(
+                EventKind.TRIGGERED, f"{record.display}: triggered at the lane's hand-over"
+            )
+        return True
+
     # -- phases ---------------------------------------------------------------------------
+    def _follow(self, group: QueueGroup) -> JobRecord:
+        """Poll the started run to its end and verify the outcome."""
+        final = self._poll_until_end(group)
+        self.on_end()
+        verify(self.record, final, self.client, self.settings.log_tail_bytes)
+        return self._finish(self.record.result, self.record.reason)
+
     def _wait_for_lane(self) -> tuple[BackupJob, QueueGroup | None, set[str]]:
         """Return (the job, its active group to adopt or None, ids of its existing groups).
 
@@ -203,10 +271,15 @@ class JobLifecycle:
         return group
 
     def _trigger_and_confirm(self, known: set[str]) -> QueueGroup | None:
-        record = self.record
-        record.started_at = self.clock.now()
+        self.record.started_at = self.clock.now()
         if not self._trigger(known):
             return None
+        return self._confirm(known)
+
+    def _confirm(self, known: set[str]) -> QueueGroup | None:
+        """Wait for the run the trigger queued (a queue group not in ``known``)."""
+        record = self.record
+        assert record.started_at is not None
         deadline = record.started_at + self.settings.startup_timeout
         try:
             group = self._wait_for_group(known, deadline)

@@ -7,8 +7,9 @@ so a fixed 30 s poll wastes 15 s per job on average. Instead:
   jobs and gives a first progress reading;
 * from JetBackup's progress percentage (or the job's previous duration) we estimate the end
   and halve the distance to it with each poll, so the polls close in on the end;
-* the poll nearest the estimate is timed to land just after it; past it we poll every
-  ``fine`` seconds for a short window (the estimate is rarely exact: JetBackup's percentage
+* the poll nearest the estimate is timed to land just after it; up to the latest plausible
+  end we poll every ``IN_BAND`` seconds at the closest, past it every ``fine`` seconds for a
+  short window (the estimate is rarely exact: JetBackup's percentage
   is an integer), then back off again towards the poll interval if the estimate was wrong.
 
 Each poll is one cheap call on the already open connection; a 20 min job costs a few dozen.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DENSE = 0.5  # closest spacing while closing in on the estimated end
+IN_BAND = 0.1  # closest spacing between the soonest and the latest plausible end
 FINE = 0.25  # spacing just past the estimated end
 FINE_WINDOW = 2.0  # how long past the estimate polls stay that close
 MARGIN = 0.05  # land this much after the estimated end
@@ -60,8 +62,9 @@ class PollPolicy:
         if soonest > 0:
             return max(soonest + MARGIN, self.fine / 2)  # land just after it
         # Between the soonest and the latest plausible end: evenly spaced polls (eight at
-        # most); past the latest, a moment more of them, then easing back to the interval.
-        spacing = max(self.fine, (latest - soonest) / 8)
+        # most, ``IN_BAND`` apart at the closest); past the latest, a moment more of them at
+        # least ``fine`` apart, then easing back to the interval.
+        spacing = max(IN_BAND if latest > 0 else self.fine, (latest - soonest) / 8)
         overdue = max(-latest - FINE_WINDOW, 0.0)
         return min(ceiling, spacing + overdue / 4)
 

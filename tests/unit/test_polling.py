@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from jbremote.lifecycle import polling
 from jbremote.lifecycle.polling import PollPolicy
 
 
@@ -55,3 +56,13 @@ def test_the_poll_nearest_the_estimate_lands_just_after_it() -> None:
     policy = PollPolicy(interval=30.0)
     assert policy.next_delay(99.6, 10, expected_duration=100) == pytest.approx(0.45)
     assert policy.next_delay(99.99, 10, expected_duration=100) == 0.125
+
+
+def test_polls_between_the_soonest_and_latest_end_are_close_past_it_less_so() -> None:
+    policy = PollPolicy(30)
+    # 20 s job at 99 % after 19.9 s: the end is within the next 0.2 s
+    assert policy.next_delay(19.9, 10, percentage=99) == polling.IN_BAND
+    # a 2 h job at 99 %: a band of ~73 s, eight polls across it
+    assert policy.next_delay(7200.0, 20, percentage=99) == pytest.approx(7200.0 / 99 / 8)
+    # past the latest plausible end: no closer than ``fine``
+    assert policy.next_delay(100, 10, expected_duration=99.9) == polling.FINE
