@@ -22,20 +22,33 @@ from jbremote.sim.fleetspec import FleetSpec  # noqa: E402
 
 
 @contextmanager
-def prefect_server() -> Iterator[str]:
-    """A real Prefect server for the bench process; yields its API URL."""
+def prefect_server(database: str = "sqlite") -> Iterator[str]:
+    """A real Prefect server for the bench process; yields its API URL.
+
+    ``database``: ``sqlite`` (the default, as shipped) or ``postgres`` (a throwaway
+    PostgreSQL cluster on 127.0.0.1; needs Debian's ``postgresql``).
+    """
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tests.prefect_server import PrefectServer
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    cluster = None
     server = PrefectServer(Path(tempfile.mkdtemp(prefix="jbremote-bench-")))
-    server.start()
     try:
+        if database == "postgres":
+            from tests.deploy_postgres import PostgresCluster
+
+            cluster = PostgresCluster().start()
+            os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = cluster.url
+        server.start()
+        os.environ.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
         server.stop()
+        if cluster is not None:
+            cluster.stop()
 
 
 @dataclass

@@ -10,7 +10,7 @@ jobs of a lane minus JetBackup's start delay, and the whole flow's wall time bey
 longest lane's work (durations + start delays) spread over that lane's jobs (this one
 includes Prefect start-up, config loading and the first SSH connections).
 
-Run: .venv/bin/python -m bench.scale [--servers 100] [--jobs 5] [--targets 10]
+Run: .venv/bin/python -m bench.scale [--servers 100] [--jobs 5] [--targets 10] [--db postgres]
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1.0)
     parser.add_argument("--start-delay", type=float, default=0.1)
     parser.add_argument("--targets", type=int, default=10)
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the Prefect server's database (postgres: a throwaway local cluster)",
+    )
     parser.add_argument("--serve-fleet", help=argparse.SUPPRESS)
     parser.add_argument("--run-flow", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -102,7 +108,7 @@ def main() -> None:
         f"--start-delay={args.start_delay}",
         f"--targets={args.targets}",
     ]
-    with prefect_server() as api_url:
+    with prefect_server(args.db) as api_url:
         fleet = child(*sizing, f"--serve-fleet={workdir}", stdin=subprocess.PIPE)
         try:
             assert fleet.stdout is not None
@@ -156,7 +162,7 @@ def main() -> None:
     ]
     print(
         f"{args.servers} servers × {args.jobs} jobs × {args.duration:g} s, {args.targets} targets, "
-        f"start delay {args.start_delay:g} s, poll interval 30 s"
+        f"start delay {args.start_delay:g} s, poll interval 30 s, Prefect on {args.db}"
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -18,6 +18,7 @@ What it guarantees:
 from __future__ import annotations
 
 import queue
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
@@ -42,12 +43,15 @@ from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.notify.flowrun import CycleAlerts, on_crashed, on_failure
 from jbremote.pause import apply_pauses, paused
 
+#: longest wait before the next lane starts when the previous lane's first job has not begun
+LANE_START_SPACING = 1.0
 MAX_PARALLEL_JOBS = 64
 
 
 @flow(
     name="backup-cycle",
-    # Threads are used only by running jobs: lanes submit a job when the previous one ended.
+    # A lane uses a thread per running job and one per job submitted ahead (waiting on its
+    # predecessor, which was submitted first and so always has its thread: no starvation).
     task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_JOBS)),
     retries=0,
     log_prints=False,
@@ -181,16 +185,35 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str, cycle: Cycle) -> list[JobRe
             )
 
     cycle.on_begin = lambda job: wake.put(None)
+
     # Every lane's first jobs before any waiting one: the thread pool serves in order.
-    for lane in lanes:
-        for index in range(min(lane.writers, len(lane.jobs))):
+    def start(lane: Lane) -> None:
+        for index in range(min(2 * lane.writers, len(lane.jobs))):
             submit(lane, index)
         announce(lane, min(lane.writers, len(lane.jobs)) - 1)
-    for lane in lanes:
-        for index in range(lane.writers, min(2 * lane.writers, len(lane.jobs))):
-            submit(lane, index)
-    while running:
-        future = wake.get()
+
+    # Lanes start one after another: the next once the previous one's first job has begun
+    # (at most LANE_START_SPACING s later): first jobs taking their slots at the same
+    # instant clash on a SQLite-backed Prefect server, and the loser waits 2 s or more.
+    unstarted = list(lanes)
+    started_at = 0.0
+    while unstarted or running:
+        previous = lanes[len(lanes) - len(unstarted) - 1] if len(unstarted) < len(lanes) else None
+        if unstarted and (
+            previous is None
+            or stop.is_set()
+            or cycle.has_begun(previous.jobs[0])
+            or time.monotonic() - started_at >= LANE_START_SPACING
+        ):
+            if not stop.is_set():
+                start(unstarted[0])
+            unstarted.pop(0)
+            started_at = time.monotonic()
+            continue
+        try:
+            future = wake.get(timeout=LANE_START_SPACING / 4 if unstarted else None)
+        except queue.Empty:
+            continue
         if future is None or future not in running:
             submit_deferred()
             continue
