@@ -114,8 +114,3 @@ class HandOvers:
     def take_handed(self, job: Job) -> Handed | None:
         with self._lock:
             return self._handed.pop(key(job), None)
-
-    def pending(self) -> list[Key]:
-        """Jobs triggered at a hand-over whose task has not begun (for the record)."""
-        with self._lock:
-            return sorted(self._handed)
