@@ -196,19 +196,18 @@ def run_lanes(lanes: Sequence[Lane], cycle_key: str, cycle: Cycle) -> list[JobRe
     # (at most LANE_START_SPACING s later): first jobs taking their slots at the same
     # instant clash on a SQLite-backed Prefect server, and the loser waits 2 s or more.
     unstarted = list(lanes)
+    previous: Lane | None = None  # the lane started last, and when
     started_at = 0.0
     while unstarted or running:
-        previous = lanes[len(lanes) - len(unstarted) - 1] if len(unstarted) < len(lanes) else None
         if unstarted and (
             previous is None
             or stop.is_set()
             or cycle.has_begun(previous.jobs[0])
             or time.monotonic() - started_at >= LANE_START_SPACING
         ):
+            previous, started_at = unstarted.pop(0), time.monotonic()
             if not stop.is_set():
-                start(unstarted[0])
-            unstarted.pop(0)
-            started_at = time.monotonic()
+                start(previous)
             continue
         try:
             future = wake.get(timeout=LANE_START_SPACING / 4 if unstarted else None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from jbremote.config.models import Config, Job, default_state_dir
 from jbremote.cycle.handover import Handed, HandOvers, HeldEvents, key
@@ -18,7 +17,7 @@ from jbremote.cycle.writers import TargetWriters
 from jbremote.jetbackup.client import JetBackupClient
 from jbremote.lifecycle.clock import Clock, SystemClock
 from jbremote.lifecycle.events import EventSink, ignore
-from jbremote.lifecycle.job import JobLifecycle, LifecycleSettings, Look
+from jbremote.lifecycle.job import JobLifecycle, LifecycleSettings
 from jbremote.lifecycle.result import JobRecord, Result
 from jbremote.lifecycle.retry import RemoteError, retry_read
 from jbremote.transport.base import Transport
@@ -104,14 +103,14 @@ class Cycle:
             return skipped(job, "the cycle was stopped before this job started")
         else:
             lifecycle = self._lifecycle(job, new_record(job), self.emit)
-        handed_over = threading.Event()
+        done: list[bool] = []
 
-        def hand_over() -> None:
-            if not handed_over.is_set():
-                handed_over.set()
+        def hand_over() -> None:  # once: when JetBackup says the job ended, else after the run
+            if not done:
+                done.append(True)
                 self._hand_over(job)
 
-        lifecycle.on_end = hand_over  # the moment JetBackup says the job ended
+        lifecycle.on_end = hand_over
         record = lifecycle.run()
         hand_over()  # the job never started, or failed: its successor's look decides
         probe = self.writers_on(job.target)
@@ -140,18 +139,13 @@ class Cycle:
         successor = self.handovers.successor_of(job)
         if successor is None or self.stop.is_set():
             return
-        client = self.client_for(successor.server)
-        probe = self.writers_on(successor.target)
-        taken_at = self.clock.now()
-        try:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                remote = pool.submit(client.get_backup_job, successor.id)
-                view = probe.look(exclude=key(successor))
-                look: Look = (remote.result(), view)
-        except Exception:  # the successor reads again in its own task, with retries
-            return
         events = HeldEvents()
         lifecycle = self._lifecycle(successor, new_record(successor), events)
+        taken_at = self.clock.now()
+        try:
+            look = lifecycle.look_once()
+        except Exception:  # the successor reads again in its own task, with retries
+            return
         try:
             ahead = lifecycle.trigger_ahead(look)
         except Exception:  # a bug: never let it spoil this job's record

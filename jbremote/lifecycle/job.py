@@ -95,7 +95,6 @@ class JobLifecycle:
         lane_probe: LaneProbe = no_other_writers,
         stop: threading.Event | None = None,
         first_look: Callable[[], Look | None] = lambda: None,
-        on_end: Callable[[], None] = lambda: None,
     ) -> None:
         self.record = record
         self.client = client
@@ -103,10 +102,10 @@ class JobLifecycle:
         self.clock = clock
         self._emit = emit
         self.lane_probe = lane_probe
-        #: a look made for this job just before it began (see Cycle.prepare_successor), if any
+        #: a look made for this job just before it began (at the lane's hand-over), if any
         self.first_look = first_look
         #: called the moment JetBackup says the job ended, before the record is completed
-        self.on_end = on_end
+        self.on_end: Callable[[], None] = lambda: None
         self.stop = stop or threading.Event()
         self.record.timeout = settings.timeout
         self._warned_timeout = False
@@ -177,13 +176,13 @@ class JobLifecycle:
             or groups is None
         ):
             return False
-        mine = [g for g in groups if g.job_id == self.record.job_id]
-        if any(not is_finished(g.status) for g in mine):
+        known, active = self._runs_of_this_job(groups)
+        if active is not None:
             return False
         record = self.record
         # Set before sending: whatever happens from here on, run() must not trigger again
         # unless it is certain the trigger never reached JetBackup.
-        record.started_at, self._ahead = self.clock.now(), {g.id for g in mine}
+        record.started_at, self._ahead = self.clock.now(), known
         try:
             self.client.run_backup_job_manually(record.job_id)
         except ApiError:
@@ -231,9 +230,7 @@ class JobLifecycle:
             groups = view.own_groups
             if groups is None:
                 groups = self._read(lambda: self.client.list_queue_groups())
-            mine = [g for g in groups if g.job_id == self.record.job_id]
-            known = {g.id for g in mine}
-            active = next((g for g in mine if not is_finished(g.status)), None)
+            known, active = self._runs_of_this_job(groups)
             if active is not None or job.running or not view.writers:
                 if waiting_since is not None:
                     self.record.waited_for_target += self.clock.now() - waiting_since
@@ -250,11 +247,25 @@ class JobLifecycle:
             waiting_since = waiting_since or self.clock.now()
             self._sleep(self.settings.poll_interval)
 
-    def _look(self) -> Look:
+    def _runs_of_this_job(self, groups: list[QueueGroup]) -> tuple[set[str], QueueGroup | None]:
+        """Return (ids of this job's queue groups, its unfinished one if any)."""
+        mine = [g for g in groups if g.job_id == self.record.job_id]
+        return {g.id for g in mine}, next((g for g in mine if not is_finished(g.status)), None)
+
+    def look_once(self) -> Look:
+        """:meth:`_look` without retries: the first error is raised (for the hand-over)."""
+        return self._look(retry=False)
+
+    def _look(self, retry: bool = True) -> Look:
         """Read the job and the target in one round: the calls go out side by side."""
+        get_job = partial(self.client.get_backup_job, self.record.job_id)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            job = pool.submit(self._read, lambda: self.client.get_backup_job(self.record.job_id))
-            view = self._read(self.lane_probe)  # on error, leaving `with` waits for `job`
+            if retry:
+                job = pool.submit(self._read, get_job)
+                view = self._read(self.lane_probe)  # on error, leaving `with` waits for `job`
+            else:
+                job = pool.submit(get_job)
+                view = self.lane_probe()
             return job.result(), view
 
     def _adopt(self, group: QueueGroup | None, job: BackupJob) -> QueueGroup:
