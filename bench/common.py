@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import statistics
@@ -144,3 +145,36 @@ def spread(values: Sequence[float]) -> str:
     if not values:
         return "–"
     return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
+
+
+def fleet_arguments(
+    parser: argparse.ArgumentParser,
+    servers: int,
+    jobs: int,
+    duration: float,
+    start_delay: float,
+    targets: int,
+) -> None:
+    """Add the fleet's size and shape to ``parser`` (read back by :func:`fleet_spec`)."""
+    parser.add_argument("--servers", type=int, default=servers)
+    parser.add_argument("--jobs", type=int, default=jobs)
+    parser.add_argument("--duration", type=float, default=duration)
+    parser.add_argument("--start-delay", type=float, default=start_delay)
+    parser.add_argument("--targets", type=int, default=targets)
+
+
+def fleet_spec(args: argparse.Namespace, poll: float) -> FleetSpec:
+    """The uniform fleet :func:`fleet_arguments` describes, servers spread over the targets."""
+    names = tuple(f"nas{i + 1}" for i in range(args.targets))
+    spec = FleetSpec.uniform(
+        args.servers, args.jobs, targets=names, duration=args.duration, start_delay=args.start_delay
+    )
+    spec.orchestration.update(poll_interval=poll, startup_timeout=60.0, job_timeout=3600.0)
+    return spec
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")

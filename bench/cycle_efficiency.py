@@ -14,27 +14,29 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench.common import figures, prefect_server, spread
-from jbremote.sim.fleetspec import FleetSpec
+from bench.common import (
+    figures,
+    fleet_arguments,
+    fleet_spec,
+    prefect_server,
+    print_table,
+    spread,
+)
 
 
-def run_once(
-    poll: float, servers: int, jobs: int, duration: float, delay: float, targets: int, sim: str
-) -> list[str]:
+def run_once(poll: float, args: argparse.Namespace) -> list[str]:
     from flows.backup_cycle import backup_cycle
     from tests.end_to_end.conftest import SshdFleet
 
-    names = tuple(f"nas{i + 1}" for i in range(targets))
-    spec = FleetSpec.uniform(servers, jobs, targets=names, duration=duration, start_delay=delay)
-    spec.orchestration.update(poll_interval=poll, startup_timeout=60.0, job_timeout=3600.0)
+    spec = fleet_spec(args, poll)
     fleet = SshdFleet(
-        spec, Path(tempfile.mkdtemp(prefix="jbremote-bench-fleet-")), relay=sim == "relay"
+        spec, Path(tempfile.mkdtemp(prefix="jbremote-bench-fleet-")), relay=args.sim == "relay"
     )
     try:
         state = backup_cycle(str(fleet.config_path), return_state=True)
     finally:
         fleet.stop()
-    f = figures(fleet.state_dir, spec, delay)
+    f = figures(fleet.state_dir, spec, args.start_delay)
     return [
         f"{poll:g} s",
         state.name or "",
@@ -55,11 +57,7 @@ def run_once(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--servers", type=int, default=4)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--start-delay", type=float, default=2.0)
-    parser.add_argument("--targets", type=int, default=1)
+    fleet_arguments(parser, servers=4, jobs=2, duration=20.0, start_delay=2.0, targets=1)
     parser.add_argument("--polls", default="30,5", help="poll intervals to run, comma-separated")
     parser.add_argument(
         "--sim",
@@ -85,28 +83,13 @@ def main() -> None:
         "hand-off s",
         "preflight s",
     ]
-    rows = []
     with prefect_server():
-        for poll in (float(p) for p in args.polls.split(",")):
-            rows.append(
-                run_once(
-                    poll,
-                    args.servers,
-                    args.jobs,
-                    args.duration,
-                    args.start_delay,
-                    args.targets,
-                    args.sim,
-                )
-            )
+        rows = [run_once(float(poll), args) for poll in args.polls.split(",")]
     print(
         f"{args.servers} servers × {args.jobs} jobs × {args.duration:g} s, {args.targets} "
         f"target(s), start delay {args.start_delay:g} s, simulator: {args.sim}"
     )
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -25,24 +25,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import REPO, figures, prefect_server, spread
-from jbremote.sim.fleetspec import FleetSpec
+from bench.common import (
+    REPO,
+    figures,
+    fleet_arguments,
+    fleet_spec,
+    prefect_server,
+    print_table,
+    spread,
+)
 
-
-def fleet_spec(args: argparse.Namespace) -> FleetSpec:
-    names = tuple(f"nas{i + 1}" for i in range(args.targets))
-    spec = FleetSpec.uniform(
-        args.servers, args.jobs, targets=names, duration=args.duration, start_delay=args.start_delay
-    )
-    spec.orchestration.update(poll_interval=30.0, startup_timeout=60.0, job_timeout=3600.0)
-    return spec
+POLL = 30.0  # the default poll interval
 
 
 def serve_fleet(args: argparse.Namespace) -> None:
     """Child process: run the simulated fleet until stdin closes."""
     from jbremote.sim.fleet import SimFleet
 
-    with SimFleet(fleet_spec(args), Path(args.serve_fleet)) as fleet:
+    with SimFleet(fleet_spec(args, POLL), Path(args.serve_fleet)) as fleet:
         print(fleet.config_path, flush=True)
         sys.stdin.read()
 
@@ -80,11 +80,7 @@ def child(*argv: str, stdin: int | None = None) -> subprocess.Popen[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--servers", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=5)
-    parser.add_argument("--duration", type=float, default=1.0)
-    parser.add_argument("--start-delay", type=float, default=0.1)
-    parser.add_argument("--targets", type=int, default=10)
+    fleet_arguments(parser, servers=100, jobs=5, duration=1.0, start_delay=0.1, targets=10)
     parser.add_argument(
         "--db",
         choices=("sqlite", "postgres"),
@@ -99,7 +95,7 @@ def main() -> None:
     if args.run_flow:
         return run_flow(args.run_flow)
 
-    spec = fleet_spec(args)
+    spec = fleet_spec(args, POLL)
     workdir = Path(tempfile.mkdtemp(prefix="jbremote-bench-scale-"))
     sizing = [
         f"--servers={args.servers}",
@@ -162,11 +158,9 @@ def main() -> None:
     ]
     print(
         f"{args.servers} servers × {args.jobs} jobs × {args.duration:g} s, {args.targets} targets, "
-        f"start delay {args.start_delay:g} s, poll interval 30 s, Prefect on {args.db}"
+        f"start delay {args.start_delay:g} s, poll interval {POLL:g} s, Prefect on {args.db}"
     )
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    print("| " + " | ".join(row) + " |")
+    print_table(header, [row])
 
 
 if __name__ == "__main__":
